@@ -1,0 +1,28 @@
+/**
+ * Messages between the realtime process and the engine worker (worker_threads for wasm/cpu, a
+ * child process for the native tfjs-node backends). Tensors cross as Float32Array buffers that
+ * are transferred, not copied.
+ */
+import type { EngineInfo } from './engine';
+
+export type { EngineInfo };
+
+/** What the realtime process (and tests, benches) can ask of the engine, wherever it runs. */
+export interface EngineClient {
+  /** Backend chosen by the worker, with the reasons it skipped the others. */
+  readonly info: EngineInfo;
+  /** Ids and metadata of the models the worker has loaded. */
+  models(): Promise<{ id: string; family: string; latentDim: number }[]>;
+  /**
+   * Decodes `count` latents of `latentDim` values each (row-major in `z`, which is transferred
+   * and unusable afterwards) with the given model. Returns pixels in [0, 1], NHWC.
+   */
+  decode(
+    modelId: string,
+    z: Float32Array,
+    count: number,
+  ): Promise<{ pixels: Float32Array; shape: [number, number, number, number] }>;
+  /** tf.memory() of the worker, for leak checks. */
+  memory(): Promise<{ numTensors: number; numBytes: number }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+/**
+ * The TF.js engine: picks a backend by the ladder of ARCHITECTURE.md and makes it fit for
+ * training.
+ *
+ *   tensorflow-gpu (@tensorflow/tfjs-node-gpu) → tensorflow (@tensorflow/tfjs-node) → wasm → cpu
+ *
+ * The first that loads wins; `TF_BACKEND` forces one (and fails loudly if it cannot load). The
+ * native packages are optional dependencies that a GPU host installs itself (their install
+ * script downloads libtensorflow), so they are imported dynamically and their absence is normal.
+ *
+ * On wasm the project registers its own kernels for what the stock backend lacks or runs slowly
+ * (see ./kernels). On every backend the comparison ops get zero gradients so that gradients of
+ * gradients (WGAN-GP) work.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendName } from '../../lib/env';
+import { registerComparisonGradients } from './kernels/comparison-gradients';
+import { registerWasmKernels } from './kernels/register';
+
+export interface EngineInfo {
+  /** Ladder name of the backend in use. */
+  backend: BackendName;
+  /** tf.getBackend() of that backend ('tensorflow', 'wasm' or 'cpu'). */
+  tfBackend: string;
+  /** Backends tried before this one and why each did not load. */
+  skipped: { backend: BackendName; reason: string }[];
+  /** Kernels the project registered on top of the stock backend. */
+  customKernels: string[];
+  tfjsVersion: string;
+}
+
+const LADDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+let current: EngineInfo | undefined;
+
+async function tryLoad(name: BackendName): Promise<void> {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      // Optional native bindings: a variable keeps bundlers and tsc from resolving them.
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      await import(/* webpackIgnore: true */ pkg);
+      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend did not initialise`);
+      return;
+    }
+    case 'wasm':
+    case 'cpu':
+      if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
+      return;
+  }
+}
+
+/**
+ * Selects and initialises the backend once per thread. Later calls return the same info.
+ * @param forced a backend name (from `TF_BACKEND`) that must load, or undefined for the ladder.
+ */
+export async function initEngine(forced?: BackendName): Promise<EngineInfo> {
+  if (current && (!forced || forced === current.backend)) return current;
+  const order = forced ? [forced] : LADDER;
+  const skipped: EngineInfo['skipped'] = [];
+  for (const name of order) {
+    try {
+      await tryLoad(name);
+      await tf.ready();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
+      if (forced) throw new Error(`TF_BACKEND=${forced} could not be loaded: ${reason}`);
+      skipped.push({ backend: name, reason });
+      continue;
+    }
+    const customKernels = name === 'wasm' ? registerWasmKernels() : [];
+    registerComparisonGradients();
+    current = { backend: name, tfBackend: tf.getBackend(), skipped, customKernels, tfjsVersion: tf.version_core };
+    return current;
+  }
+  throw new Error(`no TF.js backend could be loaded: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+/** The engine of this thread, if initialised. */
+export function engineInfo(): EngineInfo | undefined {
+  return current;
+}
+
+/** One line for the start-up log. */
+export function describeEngine(info: EngineInfo): string {
+  const skipped = info.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ');
+  return `TF.js ${info.tfjsVersion} engine: ${info.backend}` + (skipped ? `; skipped ${skipped}` : '');
+}
