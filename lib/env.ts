@@ -22,6 +22,13 @@ const EnvSchema = z.object({
   /** Force one TF.js backend instead of the ladder tensorflow-gpu → tensorflow → wasm → cpu. */
   TF_BACKEND: z.enum(BACKEND_NAMES).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Tests: a PostgreSQL server whose `test` database the repository tests may create databases from. */
+  TEST_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
+  /** Tests: `1` turns "service unreachable, skipped" into a failure (CI sets it). */
+  REQUIRE_SERVICES: z
+    .enum(['', '0', '1', 'false', 'true'])
+    .default('')
+    .transform((v) => v === '1' || v === 'true'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
