@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -29,6 +29,8 @@ export type DatabaseKind = 'pglite' | 'postgres';
 export interface Database {
   db: Db;
   kind: DatabaseKind;
+  /** Runs raw SQL and returns its rows (both drivers answer `{ rows }`; drizzle types it unknown). */
+  rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
   /** A `select 1` round trip; false (never a throw) when the database does not answer. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -64,6 +66,7 @@ async function openPglite(dir: string): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    rows: async <T,>(query: SQL) => (await db.execute(query)).rows as T[],
     ping: () => ping(db),
     close: async () => {
       if (!client.closed) await client.close();
@@ -86,6 +89,7 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     db,
     kind: 'postgres',
+    rows: async <T,>(query: SQL) => (await db.execute(query)).rows as T[],
     ping: () => ping(db),
     close: async () => {
       if (closed) return;

@@ -8,8 +8,8 @@ import { eq, sql } from 'drizzle-orm';
 import { env } from '../../lib/env';
 import { openDatabase, type Database } from '../../server/db/open-database';
 import * as schema from '../../server/db/schema';
-import { createScratchDatabase, probePostgres } from '../support/postgres';
-import { makeTempDir } from '../support/temp-dir';
+import { createScratchDatabase, probePostgres } from './support/postgres';
+import { makeTempDir } from './support/temp-dir';
 
 const TABLES = [
   'bookmarks',
@@ -44,10 +44,10 @@ function schemaSuite(kind: Database['kind'], makeFixture: () => Promise<Fixture>
 
   it(`opens as ${kind} and creates every table of the first-cut schema`, async () => {
     expect(database.kind).toBe(kind);
-    const rows = await database.db.execute<{ table_name: string }>(
+    const rows = await database.rows<{ table_name: string }>(
       sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
     );
-    expect(rows.rows.map((r) => r.table_name)).toEqual(TABLES);
+    expect(rows.map((r) => r.table_name)).toEqual(TABLES);
     expect(await database.ping()).toBe(true);
   });
 
@@ -93,10 +93,10 @@ function schemaSuite(kind: Database['kind'], makeFixture: () => Promise<Fixture>
     database = await openDatabase(fixture.target);
     const rows = await database.db.select().from(schema.models);
     expect(rows.map((r) => r.id)).toEqual(['dcgan-mnist']);
-    const applied = await database.db.execute<{ n: number }>(
+    const [applied] = await database.rows<{ n: number }>(
       sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
     );
-    expect(applied.rows[0]?.n).toBeGreaterThan(0);
+    expect(applied?.n).toBeGreaterThan(0);
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { env } from '../../lib/env';
+import { env } from '../../../lib/env';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 
