@@ -1,0 +1,142 @@
+/**
+ * Starts the one HTTP server of Latentroom: `/api/health`, Socket.IO and (optionally) the
+ * Next.js App Router handler on the same port. Every dependency is passed in, so integration
+ * tests start exactly this on port 0 with a real engine client and a temporary database.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HEALTH_PATH } from '../lib/protocol/health';
+import { APP_VERSION } from '../lib/version';
+import type { Database } from './db/open-database';
+import { collectHealth } from './http/health';
+import type { EngineClient } from './inference/engine-protocol';
+import { silentLogger, type Logger } from './logger';
+import { createRealtimeServer, type RealtimeServer } from './realtime/create-realtime-server';
+
+export interface StartServerOptions {
+  /** 0 picks a free port; the chosen one is in the returned `url`. */
+  port: number;
+  host?: string;
+  engine: EngineClient;
+  database: Database;
+  logger?: Logger;
+  /**
+   * Serve the Next.js app from `dir` (dev: compile on demand; otherwise the `.next` build).
+   * Omitted: only the API and Socket.IO are served, other paths answer 404.
+   */
+  next?: { dev: boolean; dir: string };
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  port: number;
+  io: RealtimeServer;
+  /** Stops accepting, disconnects sockets, closes Next.js. The injected engine and database stay open. */
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? silentLogger;
+  const healthDeps = { engine: opts.engine, database: opts.database, logger, version: APP_VERSION };
+
+  // Set once Next.js is prepared; requests that come earlier wait for it.
+  let web: Promise<{ handle: Handler; close(): Promise<void> } | undefined> = Promise.resolve(undefined);
+
+  const httpServer = createServer((req, res) => {
+    void route(req, res).catch((err: unknown) => {
+      logger.error(`${req.method} ${req.url} failed`, err);
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'internal' });
+      else res.end();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === HEALTH_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        sendJson(res, 405, { ok: false, error: 'method-not-allowed' });
+        return;
+      }
+      const health = await collectHealth(healthDeps);
+      sendJson(res, health.ok ? 200 : 503, health);
+      return;
+    }
+    const app = await web;
+    if (app) await app.handle(req, res);
+    else sendJson(res, 404, { ok: false, error: 'not-found' });
+  }
+
+  // Socket.IO claims /socket.io/ requests and upgrades; everything else falls through to `route`.
+  const io = createRealtimeServer(httpServer, { engine: opts.engine, logger, version: APP_VERSION });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  if (opts.next) {
+    web = prepareNext({ ...opts.next, hostname: host, port, httpServer });
+    try {
+      await web;
+    } catch (err) {
+      await closeHttp();
+      throw err;
+    }
+  }
+
+  async function closeHttp(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      // io.close() also closes httpServer; its callback waits for open connections to end.
+      void io.close(() => resolve());
+      httpServer.closeAllConnections();
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    io,
+    close: () =>
+      (closing ??= (async () => {
+        await closeHttp();
+        const app = await web.catch(() => undefined);
+        await app?.close();
+      })()),
+  };
+}
+
+async function prepareNext(opts: {
+  dev: boolean;
+  dir: string;
+  hostname: string;
+  port: number;
+  httpServer: ReturnType<typeof createServer>;
+}): Promise<{ handle: Handler; close(): Promise<void> }> {
+  // Loaded on demand: API-only servers (integration tests) never pay for Next.js.
+  const { default: next } = await import('next');
+  const app = next({ dev: opts.dev, dir: opts.dir, hostname: opts.hostname, port: opts.port, httpServer: opts.httpServer });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  return { handle: (req, res) => handle(req, res), close: () => app.close() };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
