@@ -14,5 +14,5 @@ export function mnistImagesTensor(images: Float32Array, count = images.length / 
 
 /** `[count, 10]` one-hot float32 tensor of digit labels. */
 export function mnistOneHotTensor(labels: Uint8Array): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), MNIST_CLASSES).toFloat() as tf.Tensor2D);
+  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), MNIST_CLASSES), 'float32') as tf.Tensor2D);
 }

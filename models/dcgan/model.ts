@@ -55,8 +55,10 @@ const D_LEAK = 0.2;
 const BN_MOMENTUM = 0.9; // PyTorch momentum 0.1
 const BN_EPSILON = 1e-5;
 
+type Initializer = ReturnType<typeof tfl.initializers.varianceScaling>;
+
 /** PyTorch's default initialisers for a layer whose weight has this fan-in. */
-function torchInit(fanIn: number, seed: number): { kernelInitializer: tfl.initializers.Initializer; biasInitializer: tfl.initializers.Initializer } {
+function torchInit(fanIn: number, seed: number): { kernelInitializer: Initializer; biasInitializer: Initializer } {
   const bound = 1 / Math.sqrt(fanIn);
   return {
     kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),

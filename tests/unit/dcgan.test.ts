@@ -155,7 +155,7 @@ describe('DCGAN training step', () => {
     const d = buildDiscriminator(SMALL);
     const trainer = createDcganTrainer({ generator: g, discriminator: d });
     const { real, z } = fixedBatch(4, 3);
-    const movingMean = g.getLayer('g_bn2').getWeights().find((w) => /moving_mean/.test(w.name))!;
+    const movingMean = g.getLayer('g_bn2').weights.find((w) => /moving_mean/.test(w.name))!.read();
     expect(movingMean.dataSync().every((v) => v === 0)).toBe(true);
     const batchMean = tf.tidy(() => {
       let h: tf.Tensor = z;
@@ -163,7 +163,7 @@ describe('DCGAN training step', () => {
       return tf.mean(h, [0, 1, 2]).dataSync();
     });
     trainer.step(real, z);
-    const after = g.getLayer('g_bn2').getWeights().find((w) => /moving_mean/.test(w.name))!.dataSync();
+    const after = g.getLayer('g_bn2').weights.find((w) => /moving_mean/.test(w.name))!.read().dataSync();
     for (let c = 0; c < 8; c++) expect(after[c]).toBeCloseTo(0.1 * batchMean[c]!, 5);
     trainer.dispose();
     tf.dispose([real, z]);
