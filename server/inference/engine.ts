@@ -10,14 +10,18 @@
  *
  * On wasm the project registers its own kernels for what the stock backend lacks or runs slowly
  * (see ./kernels). On every backend the comparison ops get zero gradients so that gradients of
- * gradients (WGAN-GP) work.
+ * gradients (WGAN-GP) work, and fused ops skip gradients nobody asked for (unfused-gradients.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+// tfjs-core's Node bundle registers no gradients; tfjs-layers' Node bundle registers them all
+// (core's own `register_all_gradients` module is ESM-only with extensionless imports).
+import '@tensorflow/tfjs-layers';
 import type { BackendName } from '../../lib/env';
 import { registerComparisonGradients } from './kernels/comparison-gradients';
 import { registerWasmKernels } from './kernels/register';
+import { installUnfusedGradients } from './kernels/unfused-gradients';
 
 export interface EngineInfo {
   /** Ladder name of the backend in use. */
@@ -72,6 +76,7 @@ export async function initEngine(forced?: BackendName): Promise<EngineInfo> {
     }
     const customKernels = name === 'wasm' ? registerWasmKernels() : [];
     registerComparisonGradients();
+    installUnfusedGradients();
     current = { backend: name, tfBackend: tf.getBackend(), skipped, customKernels, tfjsVersion: tf.version_core };
     return current;
   }
