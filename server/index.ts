@@ -1,0 +1,57 @@
+/**
+ * Entry point: wires the real dependencies (env, engine worker, database, Next.js) into
+ * startServer and prints where to open the app. Nothing else lives here.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { env } from '../lib/env';
+import { startServer } from './app';
+import { openDatabase } from './db/open-database';
+import { describeEngine } from './inference/engine';
+import { createEngineClient } from './inference/engine-client';
+import { createLogger } from './logger';
+
+const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+async function main(): Promise<void> {
+  const config = env();
+  const logger = createLogger(config.LOG_LEVEL);
+
+  const engine = await createEngineClient({ backend: config.TF_BACKEND, modelDir: config.MODEL_DIR });
+  const database = await openDatabase(config.DATABASE_URL || join(config.DATA_DIR, 'db'));
+  const server = await startServer({
+    port: config.PORT,
+    host: config.HOST,
+    engine,
+    database,
+    logger,
+    next: { dev: config.NODE_ENV !== 'production', dir: ROOT_DIR },
+  });
+
+  console.log(describeEngine(engine.info));
+  console.log(`Database: ${database.kind}${database.kind === 'pglite' ? ` in ${join(config.DATA_DIR, 'db')}` : ''}`);
+  console.log(`Latentroom ready at ${server.url}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    void (async () => {
+      await server.close();
+      await engine.close();
+      await database.close();
+      process.exit(0);
+    })().catch((err: unknown) => {
+      logger.error('shutdown failed', err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
