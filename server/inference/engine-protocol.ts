@@ -7,12 +7,23 @@ import type { EngineInfo } from './engine';
 
 export type { EngineInfo };
 
+/** A model the engine has loaded. */
+export interface ModelSummary {
+  id: string;
+  family: string;
+  latentDim: number;
+  /** False for a built-in randomly initialised model (decodes, but shows no digits). */
+  trained?: boolean;
+  /** Shape of one decoded image, [height, width, channels]. */
+  imageShape?: [number, number, number];
+}
+
 /** What the realtime process (and tests, benches) can ask of the engine, wherever it runs. */
 export interface EngineClient {
   /** Backend chosen by the worker, with the reasons it skipped the others. */
   readonly info: EngineInfo;
   /** Ids and metadata of the models the worker has loaded. */
-  models(): Promise<{ id: string; family: string; latentDim: number }[]>;
+  models(): Promise<ModelSummary[]>;
   /**
    * Decodes `count` latents of `latentDim` values each (row-major in `z`, which is transferred
    * and unusable afterwards) with the given model. Returns pixels in [0, 1], NHWC.

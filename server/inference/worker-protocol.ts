@@ -1,0 +1,86 @@
+/**
+ * The wire format between an EngineClient (engine-client.ts) and its engine host (worker.ts),
+ * the same over worker_threads messages and over child-process IPC. Every request carries an id
+ * that its one response repeats; requests are answered in order.
+ *
+ * Float32Array payloads are moved, not copied, between threads (transfer lists); between
+ * processes they are serialised once by Node's 'advanced' (structured clone) IPC.
+ */
+import type { BackendName } from '../../lib/env';
+import type { EngineInfo, ModelSummary } from './engine-protocol';
+
+/** Options the client hands to the host at start (workerData, or an env variable for a child). */
+export interface EngineHostOptions {
+  /** Backend the host must load, or undefined for the ladder. */
+  backend: BackendName | undefined;
+  /** Where trained checkpoints live (read by the registry once checkpoints exist). */
+  modelDir: string;
+  /** Enables the `crash` request, for tests of crash handling only. */
+  testHooks: boolean;
+}
+
+/** Largest number of latents one decode request may carry. */
+export const MAX_DECODE_COUNT = 1024;
+/** Largest `steps` of one trainSteps request (keeps a single request bounded in time). */
+export const MAX_TRAIN_STEPS = 10_000;
+
+export interface TrainStepsParams {
+  /** Only 'dcgan' (the torch_dcgan.py mirror) for now. */
+  family: 'dcgan';
+  steps: number;
+  batchSize: number;
+  /** Seeds the initial weights, the batch order and the latents. */
+  seed: number;
+}
+
+export interface TrainStepsResult {
+  backend: BackendName;
+  dLoss: number[];
+  gLoss: number[];
+  /** Wall time of each step, ms (the first steps include warm-up). */
+  stepMs: number[];
+  /** tf.memory().numTensors before the models were built and after they were disposed. */
+  numTensorsBefore: number;
+  numTensorsAfter: number;
+}
+
+export type EngineRequest =
+  | { id: number; op: 'info' }
+  | { id: number; op: 'models' }
+  | { id: number; op: 'decode'; modelId: string; z: Float32Array; count: number }
+  | { id: number; op: 'memory' }
+  | { id: number; op: 'trainSteps'; params: TrainStepsParams }
+  | { id: number; op: 'crash' };
+
+export interface DecodeResult {
+  pixels: Float32Array;
+  shape: [number, number, number, number];
+  /** Time the host spent on this decode, ms (excludes queueing and messaging). */
+  ms: number;
+}
+
+export interface EngineResults {
+  info: EngineInfo;
+  models: ModelSummary[];
+  decode: DecodeResult;
+  memory: { numTensors: number; numBytes: number };
+  trainSteps: TrainStepsResult;
+  crash: never;
+}
+
+export type EngineOp = EngineRequest['op'];
+
+export type EngineResponse =
+  | { id: number; ok: true; result: EngineResults[EngineOp] }
+  | { id: number; ok: false; error: string };
+
+/** Messages from the host that answer no request. */
+export type EngineHostEvent =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'start-failed'; error: string };
+
+export type HostMessage = EngineResponse | EngineHostEvent;
+
+export function isHostEvent(m: HostMessage): m is EngineHostEvent {
+  return 'type' in m;
+}

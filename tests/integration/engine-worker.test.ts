@@ -1,0 +1,214 @@
+/**
+ * The engine worker through its client, as the realtime process uses it: a real worker_threads
+ * Worker running the wasm backend with the project's kernels.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngineClient, engineHostKind, type LocalEngineClient } from '../../server/inference/engine-client';
+import { BUILTIN_RANDOM_DCGAN_ID } from '../../server/inference/model-registry';
+import { mulberry32, randomNormal } from '../../models/common/random';
+
+const MODEL = BUILTIN_RANDOM_DCGAN_ID;
+const LATENT = 64;
+/** Event-loop lag budget of the realtime process while the engine works flat out. */
+const EVENT_LOOP_LAG_P99_MAX_MS = 20;
+const LOAD_DURATION_MS = 5_000;
+const LAG_RESOLUTION_MS = 10;
+
+let engine: LocalEngineClient;
+const rand = mulberry32(42);
+const latents = (count: number) => randomNormal(count * LATENT, rand);
+
+beforeAll(async () => {
+  engine = await createEngineClient({ backend: 'wasm' });
+});
+
+afterAll(async () => {
+  await engine?.close();
+});
+
+describe('engine worker (wasm, worker thread)', () => {
+  it('starts on the requested backend in a worker thread and lists the built-in model honestly', async () => {
+    expect(engine.hostKind).toBe('thread');
+    expect(engine.info.backend).toBe('wasm');
+    expect(await engine.models()).toEqual([
+      { id: MODEL, family: 'dcgan', latentDim: 64, trained: false, imageShape: [28, 28, 1] },
+    ]);
+  });
+
+  it('decodes to [count, 28, 28, 1] pixels in [0, 1], the same for the same z', async () => {
+    const z = latents(5);
+    const again = z.slice();
+    const { pixels, shape } = await engine.decode(MODEL, z, 5);
+    expect(shape).toEqual([5, 28, 28, 1]);
+    expect(pixels).toBeInstanceOf(Float32Array);
+    expect(pixels.length).toBe(5 * 28 * 28);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of pixels) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+    expect(hi - lo).toBeGreaterThan(0.05); // an image, not a constant
+    const second = await engine.decode(MODEL, again, 5);
+    expect(second.pixels).toEqual(pixels);
+    // Different latents, different images.
+    const other = await engine.decode(MODEL, latents(5), 5);
+    expect(other.pixels).not.toEqual(pixels);
+  });
+
+  it('transfers buffers: z is detached once sent, the pixels arrive in a buffer of their own', async () => {
+    const z = latents(2);
+    expect(z.byteLength).toBe(2 * LATENT * 4);
+    const pending = engine.decode(MODEL, z, 2);
+    expect(z.byteLength).toBe(0); // moved to the worker, not copied
+    expect(z.buffer.byteLength).toBe(0);
+    const { pixels } = await pending;
+    expect(pixels.byteOffset).toBe(0);
+    expect(pixels.buffer.byteLength).toBe(pixels.byteLength);
+
+    // A view into a larger buffer is copied instead: moving it would detach the caller's other data.
+    const big = new Float32Array(3 * LATENT).fill(0.25);
+    const view = big.subarray(LATENT, 2 * LATENT);
+    await engine.decode(MODEL, view, 1);
+    expect(big.byteLength).toBe(3 * LATENT * 4);
+    expect(big[0]).toBe(0.25);
+  });
+
+  it('rejects an unknown model, a wrong-length z, a bad count and non-finite values with clear errors', async () => {
+    await expect(engine.decode('no-such-model', latents(1), 1)).rejects.toThrow(
+      /decode: unknown model id "no-such-model" \(loaded: dcgan-mnist-random\)/,
+    );
+    await expect(engine.decode(MODEL, new Float32Array(63), 1)).rejects.toThrow(
+      /z has 63 values but 1 latent\(s\) of model "dcgan-mnist-random" need 1 × 64 = 64/,
+    );
+    await expect(engine.decode(MODEL, new Float32Array(128), 1)).rejects.toThrow(/z has 128 values/);
+    await expect(engine.decode(MODEL, new Float32Array(0), 0)).rejects.toThrow(/count must be an integer in \[1, 1024\], got 0/);
+    await expect(engine.decode(MODEL, latents(1), 1.5)).rejects.toThrow(/count must be an integer/);
+    const nan = latents(1);
+    nan[7] = Number.NaN;
+    await expect(engine.decode(MODEL, nan, 1)).rejects.toThrow(/z\[7\] is not a finite number/);
+    // The worker is still fine.
+    expect((await engine.decode(MODEL, latents(1), 1)).shape).toEqual([1, 28, 28, 1]);
+  });
+
+  it('keeps tf.memory().numTensors flat in the worker over 50 decodes', async () => {
+    await engine.decode(MODEL, latents(8), 8);
+    const before = await engine.memory();
+    for (let i = 0; i < 50; i++) await engine.decode(MODEL, latents(8), 8);
+    const after = await engine.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+  });
+
+  it(`keeps the main event loop's lag under ${EVENT_LOOP_LAG_P99_MAX_MS} ms p99 while the worker decodes batches of 64 back to back`, async () => {
+    const idle = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    idle.enable();
+    await new Promise((r) => setTimeout(r, 1_000));
+    idle.disable();
+
+    const busy = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    const decodeMs: number[] = [];
+    const roundTripMs: number[] = [];
+    busy.enable();
+    const end = performance.now() + LOAD_DURATION_MS;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const { shape, ms } = await engine.decodeTimed(MODEL, latents(64), 64);
+      roundTripMs.push(performance.now() - t0);
+      decodeMs.push(ms);
+      expect(shape[0]).toBe(64);
+    }
+    busy.disable();
+
+    // The histogram holds whole timer intervals: lag is what exceeds the resolution.
+    const lag = (h: typeof busy, p: number) => Math.max(0, h.percentile(p) / 1e6 - LAG_RESOLUTION_MS);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const figures = {
+      decodes: decodeMs.length,
+      decodeMsMedian: +median(decodeMs).toFixed(1),
+      roundTripMsMedian: +median(roundTripMs).toFixed(1),
+      imagesPerSecond: Math.round((64 * decodeMs.length * 1000) / LOAD_DURATION_MS),
+      lagIdleP99Ms: +lag(idle, 99).toFixed(2),
+      lagBusyP50Ms: +lag(busy, 50).toFixed(2),
+      lagBusyP99Ms: +lag(busy, 99).toFixed(2),
+      lagBusyMaxMs: +Math.max(0, busy.max / 1e6 - LAG_RESOLUTION_MS).toFixed(2),
+    };
+    console.log('engine worker under load:', JSON.stringify(figures));
+    expect(decodeMs.length).toBeGreaterThan(10);
+    expect(figures.lagBusyP99Ms).toBeLessThan(EVENT_LOOP_LAG_P99_MAX_MS);
+  });
+
+  it('runs DCGAN training steps on MNIST in the worker without leaking tensors', async () => {
+    const r = await engine.trainSteps({ family: 'dcgan', steps: 3, batchSize: 8, seed: 5 });
+    expect(r.backend).toBe('wasm');
+    expect(r.dLoss).toHaveLength(3);
+    expect([...r.dLoss, ...r.gLoss].every(Number.isFinite)).toBe(true);
+    expect(r.numTensorsAfter).toBe(r.numTensorsBefore);
+    await expect(engine.trainSteps({ family: 'dcgan', steps: 0, batchSize: 8, seed: 5 })).rejects.toThrow(/steps must be an integer/);
+  });
+});
+
+describe('engine child process (the native backends\' transport, here with wasm)', () => {
+  it('decodes over IPC with the same contract: shape, range, z detached, clear errors, no leaks', async () => {
+    const child = await createEngineClient({ backend: 'wasm', host: 'process' });
+    try {
+      expect(child.hostKind).toBe('process');
+      expect(child.info.backend).toBe('wasm');
+      const z = latents(3);
+      const copy = z.slice();
+      const pending = child.decode(MODEL, z, 3);
+      expect(z.byteLength).toBe(0);
+      const { pixels, shape } = await pending;
+      expect(shape).toEqual([3, 28, 28, 1]);
+      expect(pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
+      // The same model and weights as in a worker thread.
+      expect((await engine.decode(MODEL, copy, 3)).pixels).toEqual(pixels);
+      await expect(child.decode('nope', latents(1), 1)).rejects.toThrow(/unknown model id "nope"/);
+      const before = await child.memory();
+      for (let i = 0; i < 10; i++) await child.decode(MODEL, latents(4), 4);
+      expect((await child.memory()).numTensors).toBe(before.numTensors);
+    } finally {
+      await child.close();
+    }
+    await expect(child.models()).rejects.toThrow(/engine client closed/);
+  });
+
+  it('refuses to run a native backend in a thread', async () => {
+    await expect(createEngineClient({ backend: 'tensorflow', host: 'thread' })).rejects.toThrow(/cannot run in a worker thread/);
+  });
+});
+
+describe('engine host failures', () => {
+  it('runs native backends in a child process and fails clearly when tfjs-node is not installed', async () => {
+    expect(engineHostKind('tensorflow')).toBe('process');
+    expect(engineHostKind('tensorflow-gpu')).toBe('process');
+    expect(engineHostKind('wasm')).toBe('thread');
+    expect(engineHostKind('cpu')).toBe('thread');
+    await expect(createEngineClient({ backend: 'tensorflow' })).rejects.toThrow(
+      /engine child process did not start: TF_BACKEND=tensorflow could not be loaded: Cannot find package '@tensorflow\/tfjs-node'.*unset TF_BACKEND or choose wasm/s,
+    );
+  });
+
+  it.each([
+    ['thread', /engine worker crashed: crash requested by a test/],
+    ['process', /engine child process exited \(code 1\): Error: crash requested by a test/],
+  ] as const)('rejects pending and later requests when the engine %s crashes', async (host, reason) => {
+    const doomed = await createEngineClient({ backend: 'cpu', host, testHooks: true });
+    const crash = doomed.crashForTest();
+    const queued = doomed.memory(); // answered after the crash request, so never
+    await expect(crash).rejects.toThrow(reason);
+    await expect(queued).rejects.toThrow(reason);
+    await expect(doomed.models()).rejects.toThrow(reason);
+    await doomed.close();
+  });
+
+  it('refuses the crash hook without testHooks, and rejects requests after close', async () => {
+    const c = await createEngineClient({ backend: 'cpu' });
+    await expect(c.crashForTest()).rejects.toThrow(/crash is only available with test hooks/);
+    await c.close();
+    await expect(c.memory()).rejects.toThrow(/memory: engine client closed/);
+  });
+});
