@@ -228,6 +228,17 @@ describe('wasm Tile, channel reductions and the LeakyReLU gradient match the cpu
     expect(diff).toBeLessThanOrEqual(REL_TOL);
   });
 
+  it('LeakyReLU forward (PReLU on wasm) for several slopes and ranks', async () => {
+    const rand = rng(15);
+    const data = randomArray(rand, 4 * 7 * 7 * 12);
+    const diff = await compare(() => {
+      const x = tf.tensor4d(data, [4, 7, 7, 12]);
+      return [tf.leakyRelu(x, 0.2), tf.leakyRelu(x, 0.3), tf.leakyRelu(tf.reshape(x, [196, 12]), 0.01),
+        tf.leakyRelu(tf.reshape(x, [-1]), 1.5), tf.leakyRelu(x, -0.5), tf.leakyRelu(tf.scalar(-2), 0.2)];
+    });
+    expect(diff).toBeLessThanOrEqual(REL_TOL);
+  });
+
   it('LeakyReLU gradient, and the gradient of that gradient (the WGAN-GP penalty path)', async () => {
     const rand = rng(13);
     const xData = randomArray(rand, 4 * 6 * 6 * 3);

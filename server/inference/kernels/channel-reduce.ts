@@ -1,14 +1,16 @@
 /**
- * Sum and Mean over every axis but the last, on the wasm heap.
+ * Sum and Mean over every axis but the last, in one pass over the wasm heap.
  *
  * Batch norm reduces [B, H, W, C] to [C] several times per training step (moments, and the
  * gradients of scale, offset, mean and variance). The stock wasm kernels reduce only innermost
- * axes, so they first transpose the whole tensor. This one-pass column reduction (accumulated in
- * float64, as the cpu backend does) handles that case; every other reduction goes to the original
- * kernel.
+ * axes, so they first transpose the whole tensor (5.5 ms for [64,14,14,64]). Seen as an image
+ * [1, rows, 1, C], the mean over rows is one XNNPACK average pooling of window [rows, 1]: 0.2 ms
+ * (a JS column loop takes 4.3 ms; a matMul by a row of ones 6 ms, since XNNPACK repacks its right
+ * operand for every new tensor, and in training every tensor is new). Every other reduction goes
+ * to the original kernel.
  */
 import { getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapF32, type BackendWasm } from './wasm-util';
+import { heapF32, view, wasmKernel, type BackendWasm } from './wasm-util';
 
 /** True when `axis` names exactly the axes 0..rank-2 of a rank >= 2 tensor. */
 function reducesAllButLast(shape: number[], axis: number | number[]): boolean {
@@ -28,19 +30,21 @@ function wrapReduction(kernelName: 'Sum' | 'Mean'): string {
     kernelFunc: (args) => {
       const x = (args.inputs as { x: TensorInfo }).x;
       const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
-      if (x.dtype !== 'float32' || !reducesAllButLast(x.shape, axis)) return originalFunc(args);
+      const channels = x.shape[x.shape.length - 1] ?? 0;
+      const rows = channels > 0 ? util.sizeFromShape(x.shape) / channels : 0;
+      if (x.dtype !== 'float32' || rows === 0 || !reducesAllButLast(x.shape, axis)) return originalFunc(args);
       const backend = args.backend as BackendWasm;
-      const channels = x.shape[x.shape.length - 1]!;
-      const rows = util.sizeFromShape(x.shape) / channels;
       const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
-      const out = backend.makeOutput(outShape, 'float32');
-      const xs = heapF32(backend, x);
-      const acc = new Float64Array(channels);
-      for (let r = 0, i = 0; r < rows; r++) for (let c = 0; c < channels; c++, i++) acc[c]! += xs[i]!;
-      const scale = kernelName === 'Mean' && rows > 0 ? 1 / rows : 1;
-      const o = heapF32(backend, out);
-      for (let c = 0; c < channels; c++) o[c] = acc[c]! * scale;
-      return out;
+      const mean = wasmKernel('AvgPool')({
+        inputs: { x: view(x, [1, rows, 1, channels]) },
+        backend,
+        attrs: { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid', dimRoundingMode: undefined as unknown as string },
+      });
+      if (kernelName === 'Sum') {
+        const m = heapF32(backend, mean);
+        for (let c = 0; c < channels; c++) m[c]! *= rows;
+      }
+      return view(mean, outShape);
     },
   });
   return kernelName;

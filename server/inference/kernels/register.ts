@@ -2,9 +2,10 @@
  * Registers the project's wasm kernels over the stock backend (see each file's header for why).
  * Idempotent; returns the names of the kernels it provides. Call after the wasm backend is set.
  */
-import { getKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { getKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { registerChannelReductions } from './channel-reduce';
 import { registerConv2DBackprop } from './conv2d-backprop';
+import { registerLeakyRelu } from './leaky-relu';
 import { registerLeakyReluGrad } from './leaky-relu-grad';
 import { registerMatMulTransposes } from './matmul-transpose';
 import { registerTile } from './tile';
@@ -19,8 +20,9 @@ function unregisterStock(...names: string[]): void {
 
 export function registerWasmKernels(): string[] {
   if (registered) return registered;
-  unregisterStock('Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'Tile');
+  const stockLeakyRelu = getKernel('LeakyRelu', 'wasm') as KernelConfig;
+  unregisterStock('Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'Tile', 'LeakyRelu');
   registered = [...registerMatMulTransposes(), ...registerConv2DBackprop(), ...registerUnsortedSegmentSum(), ...registerTile(),
-    ...registerChannelReductions(), ...registerLeakyReluGrad()];
+    ...registerChannelReductions(), ...registerLeakyRelu(stockLeakyRelu), ...registerLeakyReluGrad()];
   return registered;
 }
