@@ -118,7 +118,7 @@ describe('wasm conv2d gradient kernels match the cpu backend', () => {
           tf.conv2d(x, w, c.stride, c.pad),
           // The kernels themselves, called as the conv2d gradient and conv2dTranspose call them.
           tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-            strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: wShape,
+            strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: wShape,
           }) as tf.Tensor,
           tf.conv2dTranspose(dy, w, xShape, c.stride, c.pad),
         ];
@@ -206,7 +206,7 @@ describe('wasm Tile, channel reductions and the LeakyReLU gradient match the cpu
   it('Tile over ranks 1-4, float32, int32 and bool', async () => {
     const rand = rng(11);
     for (const [shape, reps] of [[[5], [3]], [[1, 1, 1, 64], [8, 5, 5, 1]], [[2, 3], [4, 1]], [[3, 1, 2], [1, 7, 2]], [[1, 300], [9, 1]]] as const) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       const data = randomArray(rand, n);
       const diff = await compare(() => {
         const x = tf.tensor(data, [...shape]);
