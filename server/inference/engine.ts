@@ -62,6 +62,8 @@ async function tryLoad(name: BackendName): Promise<void> {
  */
 export async function initEngine(forced?: BackendName): Promise<EngineInfo> {
   if (current && (!forced || forced === current.backend)) return current;
+  // Production mode: no debug checks, and no "install tfjs-node" banner on every start.
+  tf.enableProdMode();
   const order = forced ? [forced] : LADDER;
   const skipped: EngineInfo['skipped'] = [];
   for (const name of order) {

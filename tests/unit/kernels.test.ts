@@ -239,6 +239,24 @@ describe('wasm Tile, channel reductions and the LeakyReLU gradient match the cpu
     expect(diff).toBeLessThanOrEqual(REL_TOL);
   });
 
+  it('the LeakyReLU gradient the engine registers equals where(x > 0, dy, alpha·dy)', async () => {
+    // The replacement gradient is global (both backends use it), so check it against the formula.
+    const rand = rng(16);
+    const xData = randomArray(rand, 500);
+    const dyData = randomArray(rand, 500);
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const [got, want] = tf.tidy(() => {
+        const x = tf.tensor1d(xData);
+        const dy = tf.tensor1d(dyData);
+        const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.3), dy)))(x);
+        return [g.dataSync().slice(), tf.where(tf.greater(x, 0), dy, tf.mul(dy, 0.3)).dataSync().slice()];
+      });
+      expect(Array.from(got!)).toEqual(Array.from(want!));
+    }
+    await tf.setBackend('wasm');
+  });
+
   it('LeakyReLU gradient, and the gradient of that gradient (the WGAN-GP penalty path)', async () => {
     const rand = rng(13);
     const xData = randomArray(rand, 4 * 6 * 6 * 3);

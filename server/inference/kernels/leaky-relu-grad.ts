@@ -11,8 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 let registered = false;
 
+/** Replaces a gradient, not a kernel: nothing to add to the list of custom kernels. */
 export function registerLeakyReluGrad(): string[] {
-  if (registered) return ['LeakyRelu (gradient)'];
+  if (registered) return [];
   registered = true;
   // registerGradient replaces tfjs's LeakyRelu gradient (the registry is keyed by kernel name).
   tf.registerGradient({
@@ -27,5 +28,5 @@ export function registerLeakyReluGrad(): string[] {
       };
     },
   });
-  return ['LeakyRelu (gradient)'];
+  return [];
 }
