@@ -4,16 +4,46 @@
  * ServerToClientEvents, ClientToServerEvents>`). Rules are in ./SPEC.md; tests name the rule they
  * prove.
  *
- * This first cut carries only the hello handshake; the room protocol comes later and keeps this
- * shape: `domain:verb` names, requests acked with a {@link Result}, payloads parsed with zod.
+ * Shape: `domain:verb` names, requests acked with a {@link Result}, every payload parsed with
+ * zod at the server's boundary. The room payloads and their schemas are in ./rooms.ts.
  */
 import { z } from 'zod';
+import type {
+  Bookmark,
+  BookmarkSaveRequest,
+  FrameBroadcast,
+  LatentOp,
+  LatentOpResponse,
+  LatentStateBroadcast,
+  Member,
+  Pointer,
+  PointerBroadcast,
+  Role,
+  RoomCreateRequest,
+  RoomCreateResponse,
+  RoomJoinRequest,
+  RoomSnapshot,
+} from './rooms';
 
-/** Bumped on any incompatible change to the events below. Checked at hello (rule H2). */
+/** Bumped on any incompatible change to the events below. Checked at hello (H2) and join (J3). */
 export const PROTOCOL_VERSION = 1;
 
 /** Closed set of errors a client can receive; internal errors are never echoed (rule E1). */
-export const ERROR_CODES = ['bad-request', 'protocol-mismatch', 'internal'] as const;
+export const ERROR_CODES = [
+  /** The payload failed its schema, or a vector has the wrong length or is not finite (E1, E4). */
+  'bad-request',
+  /** The client's protocol version is not the server's (H2, J3). */
+  'protocol-mismatch',
+  /** Unknown room, or a token that does not open it (J4): one answer for both. */
+  'unauthorized',
+  /** The member's role does not allow this (E3). */
+  'forbidden',
+  /** An id (model, bookmark, direction) that does not exist (E5). */
+  'not-found',
+  /** A room request from a socket that has not joined a room (E3). */
+  'not-joined',
+  'internal',
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
@@ -46,17 +76,47 @@ export interface ClientToServerEvents {
    * @example socket.emit('server:hello', { protocolVersion: PROTOCOL_VERSION }, (res) => ...)
    */
   'server:hello': (req: HelloRequest, ack: (res: Result<HelloResponse>) => void) => void;
+  /**
+   * Creates a room exploring one model; answers its editor and viewer tokens (J1).
+   * @example socket.emit('room:create', { modelId: 'dcgan-mnist-random' }, (res) => ...)
+   */
+  'room:create': (req: RoomCreateRequest, ack: (res: Result<RoomCreateResponse>) => void) => void;
+  /** Joins a room with a capability token; answers the full snapshot (J2). */
+  'room:join': (req: RoomJoinRequest, ack: (res: Result<RoomSnapshot>) => void) => void;
+  /** Leaves the joined room (J5). */
+  'room:leave': (req: Record<string, never>, ack: (res: Result<Record<string, never>>) => void) => void;
+  /** Applies one op to the room's latent state; answers the version it produced (O1). */
+  'latent:op': (op: LatentOp, ack: (res: Result<LatentOpResponse>) => void) => void;
+  /** Saves the room's current z under a name (B1). */
+  'bookmark:save': (req: BookmarkSaveRequest, ack: (res: Result<Bookmark>) => void) => void;
+  /** Fire-and-forget pointer and probe latent (P2). */
+  'presence:pointer': (pointer: Pointer) => void;
 }
 
-// The room protocol will add broadcasts here (`room:member-joined`, `latent:state`, ...).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ServerToClientEvents {}
+export interface ServerToClientEvents {
+  /** A member joined the room (P1). Not sent to the member who joined. */
+  'room:member-joined': (member: Member) => void;
+  /** A member left or dropped (P1). */
+  'room:member-left': (left: { memberId: string }) => void;
+  /** The full snapshot after a recovered reconnect (R1). */
+  'room:snapshot': (snapshot: RoomSnapshot) => void;
+  /** The state after each applied op, to every member (O1). */
+  'latent:state': (state: LatentStateBroadcast) => void;
+  /** A bookmark was saved (B1). */
+  'bookmark:saved': (bookmark: Bookmark) => void;
+  /** The decoded image of a version, volatile (F1). */
+  frame: (frame: FrameBroadcast) => void;
+  /** Another member's pointer, volatile and throttled (P2). */
+  'presence:pointer': (pointer: PointerBroadcast) => void;
+}
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface InterServerEvents {}
 
-/** Per-socket data kept by the server. */
+/** Per-socket data kept by the server (restored with the socket by connection-state recovery). */
 export interface SocketData {
   /** Set once the socket has completed a hello with a matching protocol version. */
   greeted: boolean;
+  /** The room this socket has joined, if any. */
+  membership?: { roomId: string; memberId: string; name: string; role: Role };
 }

@@ -1,0 +1,211 @@
+/**
+ * The room protocol: schemas of every room, latent, bookmark, frame and presence payload. The
+ * TS types are inferred from the schemas, so what the server parses is what the client sends.
+ * Rules (J, O, E, B, F, P, R) are in ./SPEC.md; docs/protocol.md walks through a session.
+ */
+import { z } from 'zod';
+
+/** Largest latent size any room may use; a room checks vectors against its model's own size. */
+export const MAX_LATENT_DIM = 1024;
+/** Terms allowed in one weighted sum. */
+export const MAX_SUM_TERMS = 16;
+/** Range of the truncation psi (0: the mean image; 1: z unchanged; above 1: exaggerated). */
+export const PSI_MIN = 0;
+export const PSI_MAX = 2;
+/** Largest |amount| of a nudge and |weight| of a sum term, in z units. */
+export const MAX_STEP = 100;
+/** Undo depth kept per room (the op log keeps everything; this bounds memory). */
+export const UNDO_DEPTH = 100;
+/** Presence pointers are relayed at most this often per member (about 30 Hz). */
+export const POINTER_INTERVAL_MS = 33;
+
+/** A room id: 12 url-safe characters from 72 random bits (ids are not secrets; tokens are). */
+export const RoomIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,32}$/, 'invalid room id');
+/** A capability token: 43 base64url characters (256 random bits). */
+export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{22,128}$/, 'invalid token');
+/** Id of a bookmark or direction. */
+export const ItemIdSchema = z.string().min(1).max(64);
+
+/**
+ * A latent vector on the wire: a JSON array of finite numbers (zod rejects NaN and ±Infinity,
+ * which JSON cannot carry anyway). Its length is checked against the room's model (rule E4).
+ * @example [0.12, -1.5, 0.33, ...]
+ */
+export const LatentVectorSchema = z.array(z.number()).min(1).max(MAX_LATENT_DIM);
+
+export const RoleSchema = z.enum(['editor', 'viewer']);
+/** `editor` may send ops and save bookmarks; `viewer` only watches (rule E3). */
+export type Role = z.infer<typeof RoleSchema>;
+
+/** `room:create` request. @example { modelId: 'dcgan-mnist-random', name: 'Lab' } */
+export const RoomCreateRequestSchema = z.strictObject({
+  modelId: z.string().min(1).max(100),
+  name: z.string().trim().min(1).max(100).optional(),
+});
+export type RoomCreateRequest = z.infer<typeof RoomCreateRequestSchema>;
+
+/**
+ * `room:create` answer. The tokens are shown once: the server keeps only their SHA-256.
+ * @example { roomId: 'q3V_x9kLm2Ab', editorToken: 'Yw...43 chars', viewerToken: 'c1...' }
+ */
+export interface RoomCreateResponse {
+  roomId: string;
+  editorToken: string;
+  viewerToken: string;
+}
+
+/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 1 } */
+export const RoomJoinRequestSchema = z.strictObject({
+  roomId: RoomIdSchema,
+  token: TokenSchema,
+  name: z.string().trim().min(1).max(40),
+  protocolVersion: z.number().int().nonnegative(),
+});
+export type RoomJoinRequest = z.infer<typeof RoomJoinRequestSchema>;
+
+/** A member of a room as the others see it. @example { memberId: 'm_4f..', name: 'Ada', color: '#e6194b', role: 'editor' } */
+export interface Member {
+  memberId: string;
+  name: string;
+  /** CSS colour, unique among the current members while the palette lasts. */
+  color: string;
+  role: Role;
+}
+
+/** A named latent point saved in a room (rule B1). */
+export interface Bookmark {
+  id: string;
+  name: string;
+  z: number[];
+  createdBy: string;
+}
+
+/** The authoritative latent state of a room at one version. */
+export interface LatentStateFields {
+  /** Server-assigned; +1 per applied op. */
+  version: number;
+  /** Float32 values (rule O9). */
+  z: number[];
+  psi: number;
+  /** Class of a conditional model; null for unconditional ones. */
+  classLabel: number | null;
+}
+
+/**
+ * Everything a member needs to render the room: answer of `room:join`, and `room:snapshot`
+ * after a recovered reconnect (rule R1).
+ */
+export interface RoomSnapshot extends LatentStateFields {
+  roomId: string;
+  modelId: string;
+  latentDim: number;
+  /** Shape of one frame, [height, width, channels]. */
+  imageShape: [number, number, number];
+  bookmarks: Bookmark[];
+  members: Member[];
+  /** The receiving member's own id and role. */
+  memberId: string;
+  role: Role;
+}
+
+/**
+ * A vector an op refers to: a saved bookmark, a stored direction, an inline vector, or the
+ * room's current z.
+ * @example { bookmark: '1c6e...' } · { direction: 'b2...' } · { vector: [...] } · { current: true }
+ */
+export const VectorRefSchema = z.union([
+  z.strictObject({ bookmark: ItemIdSchema }),
+  z.strictObject({ direction: ItemIdSchema }),
+  z.strictObject({ vector: LatentVectorSchema }),
+  z.strictObject({ current: z.literal(true) }),
+]);
+export type VectorRef = z.infer<typeof VectorRefSchema>;
+
+const unitInterval = z.number().min(0).max(1);
+const step = z.number().min(-MAX_STEP).max(MAX_STEP);
+
+/**
+ * One edit of the room's latent state (rules O1–O8). The server applies ops in arrival order.
+ * @example { kind: 'nudge', direction: { direction: 'smile' }, amount: 0.5 }
+ * @example { kind: 'sum', terms: [{ ref: { bookmark: 'a' }, weight: 1 }, { ref: { bookmark: 'b' }, weight: -1 }, { ref: { bookmark: 'c' }, weight: 1 }] }
+ */
+export const LatentOpSchema = z.discriminatedUnion('kind', [
+  /** Replace z. */
+  z.strictObject({ kind: z.literal('set'), z: LatentVectorSchema }),
+  /** z + amount · direction / |direction|. */
+  z.strictObject({ kind: z.literal('nudge'), direction: VectorRefSchema, amount: step }),
+  /** z = lerp(from, to, t). */
+  z.strictObject({ kind: z.literal('lerp'), from: VectorRefSchema, to: VectorRefSchema, t: unitInterval }),
+  /** z = slerp(from, to, t). */
+  z.strictObject({ kind: z.literal('slerp'), from: VectorRefSchema, to: VectorRefSchema, t: unitInterval }),
+  /** z = Σ weight · ref. */
+  z.strictObject({
+    kind: z.literal('sum'),
+    terms: z.array(z.strictObject({ ref: VectorRefSchema, weight: step })).min(1).max(MAX_SUM_TERMS),
+  }),
+  /** z = standard normal sample from a 32-bit seed (lib/latent/random.ts), the same everywhere. */
+  z.strictObject({ kind: z.literal('random'), seed: z.number().int().min(0).max(0xffffffff) }),
+  /** Set the truncation psi; z itself is unchanged, frames decode mean + psi (z - mean). */
+  z.strictObject({ kind: z.literal('psi'), psi: z.number().min(PSI_MIN).max(PSI_MAX) }),
+  /** Restore the state before the last op not yet undone. */
+  z.strictObject({ kind: z.literal('undo') }),
+]);
+export type LatentOp = z.infer<typeof LatentOpSchema>;
+export type LatentOpKind = LatentOp['kind'];
+
+/** Answer to `latent:op`: the version the op produced. @example { version: 42 } */
+export interface LatentOpResponse {
+  version: number;
+}
+
+/**
+ * Broadcast `latent:state`: the new state after each applied op, to every member (sender too).
+ * @example { version: 42, z: [...], psi: 1, classLabel: null, by: 'm_4f..', kind: 'nudge' }
+ */
+export interface LatentStateBroadcast extends LatentStateFields {
+  /** Member whose op produced this version. */
+  by: string;
+  kind: LatentOpKind;
+}
+
+/** `bookmark:save` request: names the room's current z. @example { name: 'a seven' } */
+export const BookmarkSaveRequestSchema = z.strictObject({ name: z.string().trim().min(1).max(60) });
+export type BookmarkSaveRequest = z.infer<typeof BookmarkSaveRequestSchema>;
+
+/** `room:leave` request (no fields). */
+export const EmptyRequestSchema = z.strictObject({});
+
+/**
+ * Broadcast `frame`, volatile: the decoded image of one state version (rules F1, F2).
+ * `data` is a PNG (8-bit grey or RGB); see server/rooms/encode-frame.ts for why PNG.
+ */
+export interface FrameBroadcast {
+  version: number;
+  width: number;
+  height: number;
+  channels: number;
+  format: 'png';
+  /** ArrayBuffer in the browser, Buffer (a Uint8Array) in Node. */
+  data: ArrayBuffer | Uint8Array;
+}
+
+/** Pointer coordinates are in the scene's own units; this only bounds them. */
+const coordinate = z.number().min(-1e6).max(1e6);
+
+/**
+ * `presence:pointer`, fire-and-forget (rule P2): where a member points in the scene, and the
+ * latent under the pointer (their probe).
+ * @example { x: 0.2, y: -1.3, probe: [...] }
+ */
+export const PointerSchema = z.strictObject({
+  x: coordinate,
+  y: coordinate,
+  z: coordinate.optional(),
+  probe: LatentVectorSchema.optional(),
+});
+export type Pointer = z.infer<typeof PointerSchema>;
+
+/** Relayed pointer of another member. */
+export interface PointerBroadcast extends Pointer {
+  memberId: string;
+}
