@@ -12,6 +12,7 @@ import { collectHealth } from './http/health';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
 import { createRealtimeServer, type RealtimeServer } from './realtime/create-realtime-server';
+import type { RoomRegistry } from './rooms/registry';
 
 export interface StartServerOptions {
   /** 0 picks a free port; the chosen one is in the returned `url`. */
@@ -32,7 +33,12 @@ export interface RunningServer {
   url: string;
   port: number;
   io: RealtimeServer;
-  /** Stops accepting, disconnects sockets, closes Next.js. The injected engine and database stay open. */
+  /** The room registry (tests inspect loading and eviction). */
+  rooms: RoomRegistry;
+  /**
+   * Stops accepting, disconnects sockets, waits for the rooms' pending op-log writes and renders,
+   * closes Next.js. The injected engine and database stay open.
+   */
   close(): Promise<void>;
 }
 
@@ -72,7 +78,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }
 
   // Socket.IO claims /socket.io/ requests and upgrades; everything else falls through to `route`.
-  const io = createRealtimeServer(httpServer, { engine: opts.engine, logger, version: APP_VERSION });
+  const { io, rooms } = createRealtimeServer(httpServer, {
+    engine: opts.engine,
+    database: opts.database,
+    logger,
+    version: APP_VERSION,
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -107,9 +118,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     url,
     port,
     io,
+    rooms,
     close: () =>
       (closing ??= (async () => {
         await closeHttp();
+        await rooms.settle();
         const app = await web.catch(() => undefined);
         await app?.close();
       })()),

@@ -11,34 +11,85 @@ import type {
   ServerToClientEvents,
   SocketData,
 } from '../../lib/protocol/events';
+import type { Database } from '../db/open-database';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
+import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
+import { engineRenderer } from '../rooms/render-frame';
+import { createRoomStore } from '../rooms/room-store';
+import { registerLatentHandlers } from './handlers/latent.handlers';
+import { registerPresenceHandlers } from './handlers/presence.handlers';
+import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
 import { registerServerHandlers } from './handlers/server.handlers';
+import { createFrameSender, type FrameSender } from './newest-sender';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface RealtimeDeps {
-  /** Only `info` is read on the realtime thread; tensor work stays in the engine worker. */
-  engine: Pick<EngineClient, 'info'>;
+  /** `info` for hello, `models` and `decode` for rooms; tensor work stays in the engine worker. */
+  engine: Pick<EngineClient, 'info' | 'models' | 'decode'>;
+  database: Database;
   logger: Logger;
   /** Application version reported at hello. */
   version: string;
 }
 
+/** What the domain handlers share. */
+export interface RealtimeContext {
+  io: RealtimeServer;
+  rooms: RoomRegistry;
+  deps: RealtimeDeps;
+  /** Newest-wins frame delivery to one socket. */
+  sendFrame: FrameSender;
+}
+
 /** Largest inbound message. Latent vectors are small; frames go the other way. */
 const MAX_INBOUND_BYTES = 64 * 1024;
+/**
+ * How long a dropped socket's session (id, rooms, membership) is kept for connection-state
+ * recovery (SPEC R1). Past it, the client joins again with its token and gets a fresh snapshot.
+ */
+const RECOVERY_WINDOW_MS = 2 * 60_000;
 
-export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): RealtimeServer {
+/** The Socket.IO room of a latent room's members. */
+export function roomChannel(roomId: string): string {
+  return `room:${roomId}`;
+}
+
+export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry } {
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: MAX_INBOUND_BYTES,
+    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
   });
+  const sendFrame = createFrameSender();
+  const rooms = createRoomRegistry({
+    store: createRoomStore(deps.database),
+    engine: deps.engine,
+    renderFrame: engineRenderer(deps.engine),
+    logger: deps.logger,
+    outbox: (roomId) => ({
+      state: (state) => io.to(roomChannel(roomId)).emit('latent:state', state),
+      bookmark: (bookmark) => io.to(roomChannel(roomId)).emit('bookmark:saved', bookmark),
+      frame: (frame) => {
+        for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {
+          const socket = io.sockets.sockets.get(id);
+          if (socket) sendFrame(socket, frame);
+        }
+      },
+    }),
+  });
+  const ctx: RealtimeContext = { io, rooms, deps, sendFrame };
   io.on('connection', (socket) => {
-    socket.data.greeted = false;
-    deps.logger.debug(`socket ${socket.id} connected`);
+    deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
+    if (!socket.recovered) socket.data.greeted = false;
     registerServerHandlers(socket, deps);
+    registerRoomHandlers(socket, ctx);
+    registerLatentHandlers(socket, ctx);
+    registerPresenceHandlers(socket, ctx);
+    if (socket.recovered) void resumeMembership(socket, ctx);
     socket.on('disconnect', (reason) => deps.logger.debug(`socket ${socket.id} disconnected: ${reason}`));
   });
-  return io;
+  return { io, rooms };
 }

@@ -1,0 +1,129 @@
+/**
+ * The room registry: the only place rooms are created (in the database) and loaded (in memory).
+ * Load-or-create and eviction run under a per-room lock, so two members joining an unloaded
+ * room at once share one Room, and a join racing the last member's leave waits for the evicted
+ * room to settle its writes before loading it again. (After tldraw's socketio-server-example
+ * `rooms.ts`.)
+ */
+import { randomInt } from 'node:crypto';
+import { seededNormal } from '../../lib/latent/random';
+import type { Member, Role } from '../../lib/protocol/rooms';
+import type { EngineClient, ModelSummary } from '../inference/engine-protocol';
+import type { Logger } from '../logger';
+import { RequestError } from '../realtime/ack';
+import { Room, type ModelShape, type RenderFrame, type RoomOutbox } from './room';
+import type { RoomStore } from './room-store';
+import { hashToken, newRoomId, newToken } from './tokens';
+
+export interface RoomRegistryDeps {
+  store: RoomStore;
+  engine: Pick<EngineClient, 'models'>;
+  /** Broadcast paths of a room, by id. */
+  outbox(roomId: string): RoomOutbox;
+  renderFrame: RenderFrame;
+  logger: Logger;
+}
+
+export type RoomRegistry = ReturnType<typeof createRoomRegistry>;
+
+export function createRoomRegistry(deps: RoomRegistryDeps) {
+  const rooms = new Map<string, Room>();
+  const locks = new Map<string, Promise<void>>();
+  let models: Promise<ModelSummary[]> | undefined;
+
+  /** Runs `fn` after every earlier holder of this room's lock has finished. */
+  async function withLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(roomId) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = previous.then(() => new Promise<void>((r) => (release = r)));
+    locks.set(roomId, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (locks.get(roomId) === mine) locks.delete(roomId);
+    }
+  }
+
+  async function modelShape(modelId: string): Promise<ModelSummary & ModelShape> {
+    // Models load once in the engine; a failed listing is retried on the next call.
+    models ??= deps.engine.models().catch((err: unknown) => {
+      models = undefined;
+      throw err;
+    });
+    const model = (await models).find((m) => m.id === modelId);
+    if (!model) throw new RequestError('not-found', `no model ${modelId}`);
+    return { ...model, imageShape: model.imageShape ?? [1, 1, 1] };
+  }
+
+  return {
+    /** Creates a room with a random initial z; returns its tokens (the only time they exist in clear). */
+    async create(modelId: string, name: string | undefined): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
+      const model = await modelShape(modelId);
+      await deps.store.ensureModel(model);
+      const roomId = newRoomId();
+      const editorToken = newToken();
+      const viewerToken = newToken();
+      await deps.store.createRoom({
+        id: roomId,
+        name: name ?? 'Untitled room',
+        modelId,
+        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: null },
+        tokens: [
+          { hash: hashToken(editorToken), role: 'editor' },
+          { hash: hashToken(viewerToken), role: 'viewer' },
+        ],
+      });
+      return { roomId, editorToken, viewerToken };
+    },
+
+    /** The role the token grants in the room; undefined for an unknown room or a dead token. */
+    authorize(roomId: string, token: string): Promise<Role | undefined> {
+      return deps.store.roleForToken(roomId, hashToken(token));
+    },
+
+    /** Loads the room if needed (under its lock) and adds the member. */
+    join(roomId: string, member: { memberId: string; name: string; role: Role }): Promise<{ room: Room; member: Member }> {
+      return withLock(roomId, async () => {
+        let room = rooms.get(roomId);
+        if (!room) {
+          const loaded = await deps.store.loadRoom(roomId);
+          if (!loaded) throw new RequestError('unauthorized', 'no such room or token');
+          const model = await modelShape(loaded.modelId);
+          room = new Room(loaded, model, { store: deps.store, outbox: deps.outbox(roomId), renderFrame: deps.renderFrame, logger: deps.logger });
+          rooms.set(roomId, room);
+        }
+        return { room, member: room.addMember(member.memberId, member.name, member.role) };
+      });
+    },
+
+    /** Removes the member; the last one out evicts the room once its writes and renders settle. */
+    leave(roomId: string, memberId: string): Promise<boolean> {
+      return withLock(roomId, async () => {
+        const room = rooms.get(roomId);
+        if (!room || !room.removeMember(memberId)) return false;
+        if (room.members.size === 0) {
+          await room.settle();
+          rooms.delete(roomId);
+        }
+        return true;
+      });
+    },
+
+    get(roomId: string): Room | undefined {
+      return rooms.get(roomId);
+    },
+
+    /** Ids of the rooms in memory (tests check eviction with it). */
+    loadedIds(): string[] {
+      return [...rooms.keys()];
+    },
+
+    /** Waits for every lock holder and every room's writes and renders (shutdown). */
+    async settle(): Promise<void> {
+      while (locks.size > 0) await Promise.all([...locks.values()]);
+      await Promise.all([...rooms.values()].map((r) => r.settle()));
+    },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The rooms' database access: room rows, hashed capability tokens, the op log and bookmarks.
+ * The op log is the source of truth: row 0 holds the initial state, every later row the op and
+ * the state it produced, so a room reloads (undo history included) without re-resolving any
+ * bookmark or direction an op referred to. `rooms.state`/`version` mirror the latest row.
+ */
+import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
+import type { LatentOp, LatentOpKind, Role } from '../../lib/protocol/rooms';
+import type { Database } from '../db/open-database';
+import * as schema from '../db/schema';
+import type { ModelSummary } from '../inference/engine-protocol';
+import type { LatentSnapshot } from './room-state';
+
+/** JSON form of a state in the op log and rooms.state. */
+export interface StoredState {
+  z: number[];
+  psi: number;
+  classLabel: number | null;
+}
+
+/** One row of the op log as stored in room_ops.op. */
+export interface StoredOp {
+  kind: LatentOpKind | 'create';
+  op?: LatentOp;
+  state: StoredState;
+}
+
+export interface LoadedRoom {
+  id: string;
+  modelId: string;
+  /** Rows in version order, starting with version 0 (kind 'create'). */
+  log: { version: number; entry: StoredOp }[];
+  bookmarks: { id: string; name: string; z: number[]; createdBy: string | null }[];
+  directions: { id: string; vector: number[] }[];
+}
+
+export function toStored(s: LatentSnapshot): StoredState {
+  return { z: Array.from(s.z), psi: s.psi, classLabel: s.classLabel };
+}
+
+export function fromStored(s: StoredState): LatentSnapshot {
+  return { z: Float32Array.from(s.z), psi: s.psi, classLabel: s.classLabel };
+}
+
+const MODEL_FAMILIES = schema.modelFamily.enumValues;
+
+export type RoomStore = ReturnType<typeof createRoomStore>;
+
+export function createRoomStore(database: Database) {
+  const { db } = database;
+  return {
+    /** Makes sure the engine's model has its row (rooms reference it). */
+    async ensureModel(model: ModelSummary): Promise<void> {
+      const family = MODEL_FAMILIES.find((f) => f === model.family);
+      if (!family) throw new Error(`model family ${model.family} is not in the schema`);
+      await db
+        .insert(schema.models)
+        .values({ id: model.id, name: model.id, family, latentDim: model.latentDim, dataset: 'unknown', path: model.id })
+        .onConflictDoNothing();
+    },
+
+    async createRoom(room: {
+      id: string;
+      name: string;
+      modelId: string;
+      initial: LatentSnapshot;
+      tokens: { hash: string; role: Role }[];
+    }): Promise<void> {
+      const state = toStored(room.initial);
+      await db.transaction(async (tx) => {
+        await tx.insert(schema.rooms).values({ id: room.id, name: room.name, modelId: room.modelId, state: { ...state }, version: 0 });
+        await tx.insert(schema.capabilityTokens).values(room.tokens.map((t) => ({ roomId: room.id, tokenHash: t.hash, role: t.role })));
+        const entry: StoredOp = { kind: 'create', state };
+        await tx.insert(schema.roomOps).values({ roomId: room.id, version: 0, memberId: 'server', op: { ...entry } });
+      });
+    },
+
+    /** The role a live (not revoked, not expired) token grants in the room, if any. */
+    async roleForToken(roomId: string, tokenHash: string): Promise<Role | undefined> {
+      const [row] = await db
+        .select({ role: schema.capabilityTokens.role })
+        .from(schema.capabilityTokens)
+        .where(
+          and(
+            eq(schema.capabilityTokens.roomId, roomId),
+            eq(schema.capabilityTokens.tokenHash, tokenHash),
+            isNull(schema.capabilityTokens.revokedAt),
+            or(isNull(schema.capabilityTokens.expiresAt), gt(schema.capabilityTokens.expiresAt, new Date())),
+          ),
+        )
+        .limit(1);
+      if (!row) return undefined;
+      return row.role === 'viewer' ? 'viewer' : 'editor'; // 'owner' is an editor in this protocol version
+    },
+
+    async loadRoom(roomId: string): Promise<LoadedRoom | undefined> {
+      const [room] = await db.select().from(schema.rooms).where(eq(schema.rooms.id, roomId));
+      if (!room) return undefined;
+      const ops = await db
+        .select({ version: schema.roomOps.version, op: schema.roomOps.op })
+        .from(schema.roomOps)
+        .where(eq(schema.roomOps.roomId, roomId))
+        .orderBy(asc(schema.roomOps.version));
+      const bookmarks = await db
+        .select({ id: schema.bookmarks.id, name: schema.bookmarks.name, z: schema.bookmarks.z, createdBy: schema.bookmarks.createdBy })
+        .from(schema.bookmarks)
+        .where(eq(schema.bookmarks.roomId, roomId))
+        .orderBy(asc(schema.bookmarks.createdAt));
+      const directions = await db
+        .select({ id: schema.directions.id, vector: schema.directions.vector })
+        .from(schema.directions)
+        .where(eq(schema.directions.modelId, room.modelId));
+      return {
+        id: room.id,
+        modelId: room.modelId,
+        log: ops.map((r) => ({ version: r.version, entry: r.op as unknown as StoredOp })),
+        bookmarks,
+        directions,
+      };
+    },
+
+    /** Appends ops (consecutive versions) and moves rooms.state/version to the last, atomically. */
+    async appendOps(roomId: string, entries: { version: number; memberId: string; entry: StoredOp }[]): Promise<void> {
+      const last = entries[entries.length - 1];
+      if (!last) return;
+      await db.transaction(async (tx) => {
+        await tx
+          .insert(schema.roomOps)
+          .values(entries.map((e) => ({ roomId, version: e.version, memberId: e.memberId, op: { ...e.entry } })));
+        await tx
+          .update(schema.rooms)
+          .set({ state: { ...last.entry.state }, version: last.version, updatedAt: new Date() })
+          .where(eq(schema.rooms.id, roomId));
+      });
+    },
+
+    async insertBookmark(b: { roomId: string; modelId: string; name: string; z: number[]; createdBy: string }): Promise<string> {
+      const [row] = await db
+        .insert(schema.bookmarks)
+        .values({ roomId: b.roomId, modelId: b.modelId, name: b.name, z: b.z, createdBy: b.createdBy })
+        .returning({ id: schema.bookmarks.id });
+      if (!row) throw new Error('bookmark insert returned no row');
+      return row.id;
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * One live room: its members, its authoritative latent history, its bookmarks, and the two
+ * outbound paths: acked state (applied in arrival order, persisted in group commits before the
+ * ack and the `latent:state` broadcast, SPEC O1/R2) and newest-only frames (SPEC F1).
+ *
+ * Only the registry (./registry.ts) constructs rooms.
+ */
+import type { Bookmark, FrameBroadcast, LatentOp, LatentStateBroadcast, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
+import type { Logger } from '../logger';
+import { coalesce, type Coalescer } from './coalesce';
+import { advance, applyOp, initialHistory, type LatentHistory, type OpContext } from './room-state';
+import { fromStored, toStored, type LoadedRoom, type RoomStore, type StoredOp } from './room-store';
+
+/** Member colours, assigned lowest-free-first (from Sasha Trubetskoy's 20 distinct colours). */
+export const MEMBER_COLORS = [
+  '#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4',
+  '#f032e6', '#bfef45', '#469990', '#9a6324', '#800000', '#000075',
+] as const;
+
+/** Where a room's broadcasts go (the Socket.IO room of its members), injected by the registry. */
+export interface RoomOutbox {
+  state(state: LatentStateBroadcast): void;
+  frame(frame: FrameBroadcast): void;
+  bookmark(bookmark: Bookmark): void;
+}
+
+/** Decodes one state to an encoded frame (in the engine worker; never on this thread). */
+export type RenderFrame = (modelId: string, z: Float32Array, psi: number) => Promise<Omit<FrameBroadcast, 'version'>>;
+
+export interface ModelShape {
+  latentDim: number;
+  imageShape: [number, number, number];
+}
+
+export interface RoomDeps {
+  store: RoomStore;
+  outbox: RoomOutbox;
+  renderFrame: RenderFrame;
+  logger: Logger;
+}
+
+interface PendingOp {
+  version: number;
+  memberId: string;
+  entry: StoredOp;
+  broadcast: LatentStateBroadcast;
+  /** The history this op produced. */
+  history: LatentHistory;
+  resolve(version: number): void;
+  reject(err: unknown): void;
+}
+
+export class Room {
+  readonly id: string;
+  readonly modelId: string;
+  readonly members = new Map<string, Member>();
+  private readonly bookmarks = new Map<string, Bookmark & { vector: Float32Array }>();
+  private readonly directions = new Map<string, Float32Array>();
+  /** Applied in memory, maybe not yet persisted. */
+  private history: LatentHistory;
+  /** Persisted and broadcast. */
+  private durable: LatentHistory;
+  private pending: PendingOp[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly renders: Coalescer<LatentHistory>;
+  private lastFrame: FrameBroadcast | undefined;
+  private readonly context: OpContext;
+
+  constructor(
+    loaded: LoadedRoom,
+    readonly model: ModelShape,
+    private readonly deps: RoomDeps,
+  ) {
+    this.id = loaded.id;
+    this.modelId = loaded.modelId;
+    const [first, ...rest] = loaded.log;
+    if (!first || first.version !== 0) throw new Error(`room ${loaded.id} has no initial state`);
+    let history = initialHistory(fromStored(first.entry.state));
+    for (const { version, entry } of rest) {
+      if (version !== history.version + 1 || entry.kind === 'create') throw new Error(`room ${loaded.id}: op log gap at ${version}`);
+      history = advance(history, entry.kind, fromStored(entry.state));
+    }
+    this.history = this.durable = history;
+    for (const b of loaded.bookmarks) {
+      const vector = Float32Array.from(b.z);
+      this.bookmarks.set(b.id, { id: b.id, name: b.name, z: Array.from(vector), createdBy: b.createdBy ?? '', vector });
+    }
+    for (const d of loaded.directions) {
+      if (d.vector.length === model.latentDim) this.directions.set(d.id, Float32Array.from(d.vector));
+    }
+    this.context = {
+      latentDim: model.latentDim,
+      bookmark: (id) => this.bookmarks.get(id)?.vector,
+      direction: (id) => this.directions.get(id),
+    };
+    this.renders = coalesce(
+      (h) => this.render(h),
+      (err) => deps.logger.error(`room ${this.id}: render failed`, err),
+    );
+    this.renders.request(this.durable);
+  }
+
+  /** The version every member has been told about. */
+  get version(): number {
+    return this.durable.version;
+  }
+
+  snapshot(memberId: string, role: Role): RoomSnapshot {
+    const { version, current } = this.durable;
+    return {
+      roomId: this.id,
+      modelId: this.modelId,
+      latentDim: this.model.latentDim,
+      imageShape: [...this.model.imageShape],
+      version,
+      ...toStored(current),
+      bookmarks: [...this.bookmarks.values()].map(({ vector: _v, ...b }) => b),
+      members: [...this.members.values()],
+      memberId,
+      role,
+    };
+  }
+
+  /** The newest frame rendered so far, for a member who just joined. */
+  get latestFrame(): FrameBroadcast | undefined {
+    return this.lastFrame;
+  }
+
+  addMember(memberId: string, name: string, role: Role): Member {
+    const used = new Set([...this.members.values()].map((m) => m.color));
+    const color = MEMBER_COLORS.find((c) => !used.has(c)) ?? MEMBER_COLORS[this.members.size % MEMBER_COLORS.length]!;
+    const member: Member = { memberId, name, color, role };
+    this.members.set(memberId, member);
+    return member;
+  }
+
+  removeMember(memberId: string): boolean {
+    return this.members.delete(memberId);
+  }
+
+  /**
+   * Applies an op now, in arrival order (SPEC O1), and resolves with its version once it is
+   * persisted and broadcast. Throws (RequestError) without any change when it cannot apply.
+   */
+  apply(op: LatentOp, memberId: string): Promise<number> {
+    const next = applyOp(this.history, op, this.context);
+    this.history = next;
+    const state = toStored(next.current);
+    const broadcast: LatentStateBroadcast = { version: next.version, ...state, by: memberId, kind: op.kind };
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ version: next.version, memberId, entry: { kind: op.kind, op, state }, broadcast, history: next, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /**
+   * Group commit: everything applied since the last flush goes to the op log in one
+   * transaction; then each op is broadcast and acked in order. If the write fails, those ops and
+   * any applied on top of them are refused (internal) and the state goes back to the last
+   * durable one, which is all anyone was told about.
+   */
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.deps.store.appendOps(
+          this.id,
+          batch.map((p) => ({ version: p.version, memberId: p.memberId, entry: p.entry })),
+        );
+      } catch (err) {
+        this.deps.logger.error(`room ${this.id}: op log write failed`, err);
+        const refused = [...batch, ...this.pending];
+        this.pending = [];
+        this.history = this.durable;
+        for (const p of refused) p.reject(new Error('op log write failed'));
+        break;
+      }
+      for (const p of batch) {
+        this.deps.outbox.state(p.broadcast);
+        p.resolve(p.version);
+      }
+      this.durable = batch[batch.length - 1]!.history;
+      this.renders.request(this.durable);
+    }
+    this.flushing = undefined;
+  }
+
+  async saveBookmark(name: string, memberId: string): Promise<Bookmark> {
+    const z = Array.from(this.durable.current.z);
+    const id = await this.deps.store.insertBookmark({ roomId: this.id, modelId: this.modelId, name, z, createdBy: memberId });
+    const bookmark = { id, name, z, createdBy: memberId };
+    this.bookmarks.set(id, { ...bookmark, vector: Float32Array.from(z) });
+    this.deps.outbox.bookmark(bookmark);
+    return bookmark;
+  }
+
+  private async render(history: LatentHistory): Promise<void> {
+    if (this.lastFrame && this.lastFrame.version >= history.version) return;
+    const { z, psi } = history.current;
+    const frame = { version: history.version, ...(await this.deps.renderFrame(this.modelId, z, psi)) };
+    if (this.lastFrame && this.lastFrame.version >= frame.version) return;
+    this.lastFrame = frame;
+    this.deps.outbox.frame(frame);
+  }
+
+  /** Waits for pending writes and renders (before eviction, or a clean shutdown). */
+  async settle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.renders.idle();
+  }
+}

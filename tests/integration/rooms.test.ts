@@ -1,0 +1,411 @@
+/**
+ * Rooms over the real server on port 0 with real socket.io-clients: each test names the SPEC
+ * rule it proves (lib/protocol/SPEC.md) and checks the sender's ack and the other members'
+ * broadcasts.
+ */
+import { createHash } from 'node:crypto';
+import { inflateSync } from 'node:zlib';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededNormal } from '../../lib/latent/random';
+import { lerp, slerp, truncate } from '../../lib/latent/vector';
+import { PROTOCOL_VERSION } from '../../lib/protocol/events';
+import { createRoom, joinRoom, leaveRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import * as schema from '../../server/db/schema';
+import { toBytes } from '../../server/rooms/encode-frame';
+import { f32, Harness, LATENT_DIM, MODEL, vector } from './rooms-harness';
+
+const h = new Harness();
+
+beforeAll(() => h.start());
+afterAll(() => h.dispose());
+
+describe('J: create and join', () => {
+  it('J1: room:create answers a room id and two 256-bit tokens, stored only as SHA-256', async () => {
+    const c = await h.client();
+    const res = await createRoom(c.socket, MODEL, 'Lab');
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const { roomId, editorToken, viewerToken } = res.data;
+    expect(roomId).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    for (const t of [editorToken, viewerToken]) expect(Buffer.from(t, 'base64url')).toHaveLength(32);
+    expect(editorToken).not.toBe(viewerToken);
+    const rows = await h.database.rows<{ token_hash: string; role: string }>(
+      sql`select token_hash, role from capability_tokens where room_id = ${roomId} order by role`,
+    );
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    expect(rows).toEqual([
+      { token_hash: sha(editorToken), role: 'editor' },
+      { token_hash: sha(viewerToken), role: 'viewer' },
+    ]);
+    const dump = JSON.stringify(await h.database.rows(sql`select * from capability_tokens`));
+    expect(dump).not.toContain(editorToken);
+    expect(dump).not.toContain(viewerToken);
+  });
+
+  it('J1: an unknown model is not-found and creates nothing', async () => {
+    const c = await h.client();
+    const before = await h.database.db.$count(schema.rooms);
+    expect(await createRoom(c.socket, 'no-such-model')).toMatchObject({ ok: false, error: 'not-found' });
+    expect(await h.database.db.$count(schema.rooms)).toBe(before);
+  });
+
+  it('J2: join answers the full snapshot; the others get room:member-joined', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    expect(a.snapshot).toMatchObject({
+      roomId,
+      modelId: MODEL,
+      latentDim: LATENT_DIM,
+      imageShape: [28, 28, 1],
+      version: 0,
+      psi: 1,
+      classLabel: null,
+      bookmarks: [],
+      role: 'editor',
+    });
+    expect(a.snapshot.z).toHaveLength(LATENT_DIM);
+    expect(a.snapshot.z).toEqual(f32(a.snapshot.z));
+    expect(a.snapshot.members).toEqual([{ memberId: a.snapshot.memberId, name: 'Ada', color: expect.any(String), role: 'editor' }]);
+
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    expect(b.snapshot.role).toBe('viewer');
+    expect(b.snapshot.z).toEqual(a.snapshot.z);
+    expect(b.snapshot.members.map((m) => m.name)).toEqual(['Ada', 'Bo']);
+    const joined = await a.waitFor('room:member-joined');
+    expect(joined).toEqual(b.snapshot.members[1]);
+    expect(b.seen('room:member-joined')).toEqual([]);
+  });
+
+  it('J3: a join with another protocol version is protocol-mismatch and joins nothing', async () => {
+    const { roomId, editorToken } = await h.room();
+    const c = await h.client();
+    const res = await joinRoom(c.socket, { roomId, token: editorToken, name: 'Old', protocolVersion: PROTOCOL_VERSION + 1 });
+    expect(res).toMatchObject({ ok: false, error: 'protocol-mismatch' });
+    expect(await sendOp(c.socket, { kind: 'random', seed: 1 })).toMatchObject({ ok: false, error: 'not-joined' });
+  });
+
+  it('J4: an unknown room and a wrong token get the same unauthorized answer', async () => {
+    const { roomId, editorToken } = await h.room();
+    const c = await h.client();
+    const wrongToken = await joinRoom(c.socket, { roomId, token: editorToken.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')), name: 'X' });
+    const wrongRoom = await joinRoom(c.socket, { roomId: 'AAAAAAAAAAAA', token: editorToken, name: 'X' });
+    expect(wrongToken).toEqual({ ok: false, error: 'unauthorized', message: 'no such room or token' });
+    expect(wrongRoom).toEqual(wrongToken);
+    expect(h.server.rooms.loadedIds()).not.toContain('AAAAAAAAAAAA');
+  });
+
+  it('J5: one room per socket; room:leave acks, the others get room:member-left; the last one out evicts the room', async () => {
+    const { roomId, editorToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, editorToken, 'Bo');
+    expect(await joinRoom(a.socket, { roomId, token: editorToken, name: 'Again' })).toMatchObject({ ok: false, error: 'bad-request' });
+    expect(await leaveRoom(b.socket)).toEqual({ ok: true, data: {} });
+    expect(await a.waitFor('room:member-left')).toEqual({ memberId: b.snapshot.memberId });
+    expect(await sendOp(b.socket, { kind: 'random', seed: 1 })).toMatchObject({ ok: false, error: 'not-joined' });
+    expect(await leaveRoom(b.socket)).toMatchObject({ ok: false, error: 'not-joined' });
+    expect(h.server.rooms.loadedIds()).toContain(roomId);
+    expect(await leaveRoom(a.socket)).toMatchObject({ ok: true });
+    expect(h.server.rooms.loadedIds()).not.toContain(roomId);
+  });
+});
+
+describe('O: ops', () => {
+  it('O1, O2, O9: set is acked with version + 1 and every member, sender included, gets latent:state', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const z = vector((i) => Math.sin(i) * 1.1);
+    expect(await sendOp(a.socket, { kind: 'set', z })).toEqual({ ok: true, data: { version: 1 } });
+    for (const c of [a, b]) {
+      expect(await c.waitFor('latent:state')).toEqual({ version: 1, z, psi: 1, classLabel: null, by: a.snapshot.memberId, kind: 'set' });
+    }
+  });
+
+  it('O1: concurrent ops from two editors get distinct consecutive versions; every client sees every version in order', async () => {
+    const { roomId, editorToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, editorToken, 'Bo');
+    const N = 15;
+    const acks = await Promise.all(
+      Array.from({ length: N }, (_, i) => sendOp(i % 2 ? a.socket : b.socket, { kind: 'random', seed: i })),
+    );
+    const versions = acks.map((r) => (r.ok ? r.data.version : -1)).sort((x, y) => x - y);
+    expect(versions).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    for (const c of [a, b]) {
+      await c.waitFor('latent:state', (s) => s.version === N);
+      expect(c.seen('latent:state').map((s) => s.version)).toEqual(versions);
+    }
+    // The z of each version is the op's own seed: ops were applied whole, in arrival order.
+    const last = a.seen('latent:state').at(-1)!;
+    const seedOfLast = acks.findIndex((r) => r.ok && r.data.version === N);
+    expect(last.z).toEqual(f32(seededNormal(seedOfLast, LATENT_DIM)));
+  });
+});
+
+describe('O, B: op semantics and bookmarks', () => {
+  /** A room with an editor A, a viewer B, and the model's id in the directions table. */
+  async function room() {
+    const ids = await h.room();
+    const a = await h.member(ids.roomId, ids.editorToken, 'Ada');
+    const b = await h.member(ids.roomId, ids.viewerToken, 'Bo');
+    let version = 0;
+    /** Sends an op from A; returns the state B received for it (after checking A's ack). */
+    const op = async (o: Parameters<typeof sendOp>[1]) => {
+      const res = await sendOp(a.socket, o);
+      expect(res).toEqual({ ok: true, data: { version: version + 1 } });
+      version += 1;
+      const v = version;
+      return b.waitFor('latent:state', (s) => s.version === v);
+    };
+    return { ...ids, a, b, op };
+  }
+
+  it('B1: bookmark:save names the current z; everyone gets bookmark:saved; viewers cannot save', async () => {
+    const { a, b, op } = await room();
+    const z = vector((i) => i / 10);
+    await op({ kind: 'set', z });
+    const res = await saveBookmark(a.socket, 'ramp');
+    expect(res).toMatchObject({ ok: true, data: { name: 'ramp', z, createdBy: a.snapshot.memberId } });
+    if (!res.ok) return;
+    expect(await b.waitFor('bookmark:saved')).toEqual(res.data);
+    expect(await saveBookmark(b.socket, 'mine')).toMatchObject({ ok: false, error: 'forbidden' });
+  });
+
+  it('O3: nudge moves z by amount along the unit direction (inline vector or stored direction id)', async () => {
+    const { roomId, editorToken, viewerToken, a, b, op } = await room();
+    const z0 = vector(() => 0.5);
+    await op({ kind: 'set', z: z0 });
+    const dir = vector((i) => (i === 3 ? 2 : 0));
+    const s1 = await op({ kind: 'nudge', direction: { vector: dir }, amount: 0.25 });
+    expect(s1.z).toEqual(z0.map((v, i) => (i === 3 ? Math.fround(0.75) : v)));
+    expect(s1.kind).toBe('nudge');
+    // A stored direction of the model, loaded with the room: insert one, evict the room, rejoin.
+    const [row] = await h.database.db
+      .insert(schema.directions)
+      .values({ modelId: MODEL, name: 'axis 5', method: 'test', vector: vector((i) => (i === 5 ? -3 : 0)) })
+      .returning({ id: schema.directions.id });
+    for (const c of [a, b]) expect(await leaveRoom(c.socket)).toMatchObject({ ok: true });
+    expect(h.server.rooms.loadedIds()).not.toContain(roomId);
+    const a2 = await h.member(roomId, editorToken, 'Ada');
+    const b2 = await h.member(roomId, viewerToken, 'Bo');
+    expect(a2.snapshot).toMatchObject({ version: 2, z: s1.z });
+    expect(await sendOp(a2.socket, { kind: 'nudge', direction: { direction: row!.id }, amount: -2 })).toEqual({ ok: true, data: { version: 3 } });
+    const s3 = await b2.waitFor('latent:state', (s) => s.version === 3);
+    expect(s3.z).toEqual(s1.z.map((v, i) => (i === 5 ? Math.fround(v + 2) : v)));
+  });
+
+  it('O4: lerp and slerp between two bookmarks at t', async () => {
+    const { a, op } = await room();
+    const p = vector((i) => (i % 2 ? 1 : -1));
+    const q = vector((i) => (i < 32 ? 2 : 0));
+    await op({ kind: 'set', z: p });
+    const bp = await saveBookmark(a.socket, 'p');
+    await op({ kind: 'set', z: q });
+    const bq = await saveBookmark(a.socket, 'q');
+    if (!bp.ok || !bq.ok) throw new Error('bookmark failed');
+    const l = await op({ kind: 'lerp', from: { bookmark: bp.data.id }, to: { bookmark: bq.data.id }, t: 0.25 });
+    expect(l.z).toEqual(Array.from(lerp(p, q, 0.25)));
+    const s = await op({ kind: 'slerp', from: { bookmark: bp.data.id }, to: { current: true }, t: 0.5 });
+    expect(s.z).toEqual(Array.from(slerp(p, l.z, 0.5)));
+  });
+
+  it('O5: sum computes a - b + c over bookmarks, inline vectors and the current z', async () => {
+    const { a, op } = await room();
+    const va = vector((i) => i / 64);
+    const vb = vector((i) => (i % 3) - 1);
+    await op({ kind: 'set', z: va });
+    const ba = await saveBookmark(a.socket, 'a');
+    if (!ba.ok) throw new Error('bookmark failed');
+    const vc = vector(() => 0.125);
+    const s = await op({
+      kind: 'sum',
+      terms: [
+        { ref: { bookmark: ba.data.id }, weight: 1 },
+        { ref: { vector: vb }, weight: -1 },
+        { ref: { current: true }, weight: 1 },
+        { ref: { vector: vc }, weight: 2 },
+      ],
+    });
+    expect(s.z).toEqual(f32(va.map((x, i) => x - vb[i]! + x + 2 * vc[i]!)));
+  });
+
+  it('O6, O7: random draws the seeded normal z; psi changes only psi', async () => {
+    const { op } = await room();
+    const r = await op({ kind: 'random', seed: 12345 });
+    expect(r.z).toEqual(f32(seededNormal(12345, LATENT_DIM)));
+    const p = await op({ kind: 'psi', psi: 0.7 });
+    expect(p).toMatchObject({ psi: Math.fround(0.7), z: r.z, kind: 'psi' });
+  });
+
+  it('O8: undo restores the state before the last op not undone, as a new version; empty history is bad-request', async () => {
+    const { a, b, op } = await room();
+    const s0 = a.snapshot;
+    const s1 = await op({ kind: 'random', seed: 1 });
+    await op({ kind: 'psi', psi: 0.5 });
+    const u1 = await op({ kind: 'undo' });
+    expect(u1).toMatchObject({ version: 3, z: s1.z, psi: 1, kind: 'undo' });
+    const u2 = await op({ kind: 'undo' });
+    expect(u2).toMatchObject({ version: 4, z: s0.z, psi: 1 });
+    expect(await sendOp(a.socket, { kind: 'undo' })).toMatchObject({ ok: false, error: 'bad-request', message: 'nothing to undo' });
+    expect(b.seen('latent:state').map((s) => s.version)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('E: refusals change nothing, and the other members notice nothing', () => {
+  it('E1, E3, E4, E5, E6: each bad request gets its error; version, z, bookmarks and the others are untouched', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const v = await h.member(roomId, viewerToken, 'Vi');
+    const outsider = await h.client();
+    const raw = a.socket as unknown as import('socket.io-client').Socket;
+    const good = vector(() => 1);
+    const short = good.slice(1);
+    const huge = vector(() => 3e38);
+    const cases: { name: string; send(): Promise<unknown>; error: string }[] = [
+      { name: 'viewer op', send: () => sendOp(v.socket, { kind: 'random', seed: 1 }), error: 'forbidden' },
+      { name: 'op before join', send: () => sendOp(outsider.socket, { kind: 'random', seed: 1 }), error: 'not-joined' },
+      { name: 'unknown kind', send: () => raw.timeout(5_000).emitWithAck('latent:op', { kind: 'teleport' }), error: 'bad-request' },
+      { name: 'not an object', send: () => raw.timeout(5_000).emitWithAck('latent:op', 'set'), error: 'bad-request' },
+      { name: 'extra field', send: () => raw.timeout(5_000).emitWithAck('latent:op', { kind: 'undo', all: true }), error: 'bad-request' },
+      { name: 'string in z', send: () => raw.timeout(5_000).emitWithAck('latent:op', { kind: 'set', z: [...short, '1'] }), error: 'bad-request' },
+      { name: 'NaN in z (JSON null)', send: () => sendOp(a.socket, { kind: 'set', z: [...short, NaN] }), error: 'bad-request' },
+      { name: 'Infinity in z', send: () => sendOp(a.socket, { kind: 'set', z: [...short, Infinity] }), error: 'bad-request' },
+      { name: 'z too short', send: () => sendOp(a.socket, { kind: 'set', z: short }), error: 'bad-request' },
+      { name: 'z too long', send: () => sendOp(a.socket, { kind: 'set', z: [...good, 1] }), error: 'bad-request' },
+      { name: 'beyond float32', send: () => sendOp(a.socket, { kind: 'set', z: vector(() => 1e39) }), error: 'bad-request' },
+      { name: 'overflowing sum', send: () => sendOp(a.socket, { kind: 'sum', terms: [{ ref: { vector: huge }, weight: 100 }] }), error: 'bad-request' },
+      { name: 'zero direction', send: () => sendOp(a.socket, { kind: 'nudge', direction: { vector: vector(() => 0) }, amount: 1 }), error: 'bad-request' },
+      { name: 'short direction', send: () => sendOp(a.socket, { kind: 'nudge', direction: { vector: short }, amount: 1 }), error: 'bad-request' },
+      { name: 't out of range', send: () => sendOp(a.socket, { kind: 'lerp', from: { current: true }, to: { vector: good }, t: 1.5 }), error: 'bad-request' },
+      { name: 'psi out of range', send: () => sendOp(a.socket, { kind: 'psi', psi: -0.1 }), error: 'bad-request' },
+      { name: 'seed not uint32', send: () => sendOp(a.socket, { kind: 'random', seed: 2 ** 32 }), error: 'bad-request' },
+      { name: 'unknown bookmark', send: () => sendOp(a.socket, { kind: 'lerp', from: { bookmark: 'nope' }, to: { current: true }, t: 0.5 }), error: 'not-found' },
+      { name: 'unknown direction', send: () => sendOp(a.socket, { kind: 'nudge', direction: { direction: '00000000-0000-0000-0000-000000000000' }, amount: 1 }), error: 'not-found' },
+      { name: 'unknown term', send: () => sendOp(a.socket, { kind: 'sum', terms: [{ ref: { current: true }, weight: 1 }, { ref: { bookmark: 'x' }, weight: 1 }] }), error: 'not-found' },
+      { name: 'nothing to undo', send: () => sendOp(a.socket, { kind: 'undo' }), error: 'bad-request' },
+      { name: 'viewer bookmark', send: () => saveBookmark(v.socket, 'x'), error: 'forbidden' },
+      { name: 'empty bookmark name', send: () => saveBookmark(a.socket, '  '), error: 'bad-request' },
+    ];
+    for (const c of cases) {
+      expect({ case: c.name, res: await c.send() }).toEqual({ case: c.name, res: expect.objectContaining({ ok: false, error: c.error }) });
+    }
+    // No state change: the room is at version 0 with its initial z, and a fresh joiner sees that.
+    expect(h.server.rooms.get(roomId)?.version).toBe(0);
+    const late = await h.member(roomId, viewerToken, 'Late');
+    expect(late.snapshot).toMatchObject({ version: 0, z: a.snapshot.z, psi: 1, bookmarks: [] });
+    // The others noticed nothing: the next good op is the first latent:state anyone receives.
+    expect(await sendOp(a.socket, { kind: 'random', seed: 9 })).toEqual({ ok: true, data: { version: 1 } });
+    for (const c of [a, v]) {
+      await c.waitFor('latent:state', (s) => s.version === 1);
+      expect(c.seen('latent:state').map((s) => s.version)).toEqual([1]);
+      expect(c.seen('bookmark:saved')).toEqual([]);
+    }
+    // Still usable after all that.
+    expect(await sendOp(a.socket, { kind: 'psi', psi: 1 })).toEqual({ ok: true, data: { version: 2 } });
+  });
+});
+
+/** Width, height, colour type and the decompressed, unfiltered rows of an 8-bit PNG. */
+function readPng(data: Uint8Array): { width: number; height: number; colorType: number; pixels: Uint8Array } {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  expect(buf.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  let at = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = -1;
+  const idat: Buffer[] = [];
+  while (at < buf.length) {
+    const len = buf.readUInt32BE(at);
+    const type = buf.toString('latin1', at + 4, at + 8);
+    const body = buf.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      width = body.readUInt32BE(0);
+      height = body.readUInt32BE(4);
+      colorType = body[9]!;
+    } else if (type === 'IDAT') idat.push(body);
+    at += 12 + len;
+  }
+  const channels = colorType === 0 ? 1 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const pixels = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x]!;
+      const up = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
+      if (filter !== 0 && filter !== 2) throw new Error(`unexpected filter ${filter}`);
+      pixels[y * stride + x] = filter === 2 ? (v + up) & 0xff : v;
+    }
+  }
+  return { width, height, colorType, pixels };
+}
+
+describe('F: frames', () => {
+  it('F1: after ops, every member gets PNG frames tagged with increasing versions, ending with the newest', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const N = 12;
+    await Promise.all(Array.from({ length: N }, (_, i) => sendOp(a.socket, { kind: 'random', seed: 100 + i })));
+    const psiAck = await sendOp(a.socket, { kind: 'psi', psi: 0.5 });
+    expect(psiAck).toEqual({ ok: true, data: { version: N + 1 } });
+    for (const c of [a, b]) {
+      const last = await c.waitFor('frame', (f) => f.version === N + 1);
+      const versions = c.seen('frame').map((f) => f.version);
+      expect(versions).toEqual([...new Set(versions)].sort((x, y) => x - y));
+      expect(versions.length).toBeLessThanOrEqual(N + 2); // coalesced: never more than one per version
+      expect(last).toMatchObject({ width: 28, height: 28, channels: 1, format: 'png' });
+      // The frame is the engine's decode of the truncated z of that version, as 8-bit grey.
+      const png = readPng(last.data as Uint8Array);
+      expect(png).toMatchObject({ width: 28, height: 28, colorType: 0 });
+      const state = c.seen('latent:state').find((s) => s.version === N + 1)!;
+      const { pixels } = await h.engine.decode(MODEL, truncate(state.z, undefined, state.psi), 1);
+      expect(png.pixels).toEqual(toBytes(pixels));
+    }
+  });
+});
+
+describe('P: presence', () => {
+  it('P1: members get distinct colours; a dropped member is announced with room:member-left', async () => {
+    const { roomId, editorToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, editorToken, 'Bo');
+    const c = await h.member(roomId, editorToken, 'Cy');
+    const colors = c.snapshot.members.map((m) => m.color);
+    expect(new Set(colors).size).toBe(3);
+    for (const color of colors) expect(color).toMatch(/^#[0-9a-f]{6}$/);
+    expect((await a.waitFor('room:member-joined', (m) => m.name === 'Cy')).color).toBe(colors[2]);
+    c.socket.disconnect();
+    for (const x of [a, b]) expect(await x.waitFor('room:member-left')).toEqual({ memberId: c.snapshot.memberId });
+    const d = await h.member(roomId, editorToken, 'Di');
+    expect(d.snapshot.members.map((m) => m.name)).toEqual(['Ada', 'Bo', 'Di']);
+    expect(d.snapshot.members[2]!.color).toBe(colors[2]); // the freed colour is reused
+  });
+
+  it('P2: pointers reach the others (not the sender), throttled to one per interval with the last one kept; bad ones are dropped', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const probe = vector((i) => i / 100);
+    const BURST = 20;
+    for (let i = 0; i < BURST; i++) a.socket.emit('presence:pointer', { x: i, y: -i, probe });
+    // Dropped silently: wrong probe length, bad coordinates.
+    a.socket.emit('presence:pointer', { x: 99, y: 0, probe: probe.slice(1) });
+    (a.socket as unknown as import('socket.io-client').Socket).emit('presence:pointer', { x: 'left', y: 0 });
+    const last = await b.waitFor('presence:pointer', (p) => p.x === BURST - 1);
+    expect(last).toEqual({ x: BURST - 1, y: -(BURST - 1), probe, memberId: a.snapshot.memberId });
+    // The first goes at once, the rest of the burst collapses into trailing sends (one per
+    // interval: exactly [0, 19] when the burst lands within 33 ms, as it does on an idle machine).
+    const seen = b.seen('presence:pointer').map((p) => p.x);
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(BURST - 1);
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    expect(seen.length).toBeLessThanOrEqual(BURST / 4);
+    // Viewers point too.
+    b.socket.emit('presence:pointer', { x: 1, y: 2 });
+    expect(await a.waitFor('presence:pointer')).toEqual({ x: 1, y: 2, memberId: b.snapshot.memberId });
+    expect(b.seen('presence:pointer').every((p) => p.memberId === a.snapshot.memberId)).toBe(true);
+  });
+});
