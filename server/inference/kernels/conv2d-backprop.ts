@@ -224,18 +224,47 @@ function subKernel(backend: BackendWasm, filter: TensorInfo, ph: Phase, c: ConvI
   return out;
 }
 
+/**
+ * Sub-kernels of recently used filters, so that a generator decoding frame after frame with the
+ * same weights splits its filters once, and XNNPACK (which caches its packed operator by filter
+ * tensor) packs them once. In training the filters change every step; entries whose filter has
+ * been disposed are freed on the next call, and at most SUBKERNEL_CACHE_SIZE filters are kept.
+ */
+const SUBKERNEL_CACHE_SIZE = 16;
+const subKernelCache = new Map<object, { key: string; kernels: TensorInfo[] }>();
+
+function cachedSubKernels(backend: BackendWasm, filter: TensorInfo, phases: Phase[], c: ConvInfo): TensorInfo[] {
+  const key = `${c.strideHeight},${c.strideWidth},${c.padInfo.top},${c.padInfo.left},${c.inHeight},${c.inWidth}`;
+  const hit = subKernelCache.get(filter.dataId);
+  if (hit && hit.key === key && backend.dataIdMap.has(filter.dataId)) {
+    subKernelCache.delete(filter.dataId); // re-insert: most recently used last
+    subKernelCache.set(filter.dataId, hit);
+    return hit.kernels;
+  }
+  for (const [dataId, entry] of subKernelCache) {
+    if (entry === hit || !backend.dataIdMap.has(dataId)) {
+      dispose(backend, ...entry.kernels);
+      subKernelCache.delete(dataId);
+    }
+  }
+  while (subKernelCache.size >= SUBKERNEL_CACHE_SIZE) {
+    const [oldest, entry] = subKernelCache.entries().next().value as [object, { kernels: TensorInfo[] }];
+    dispose(backend, ...entry.kernels);
+    subKernelCache.delete(oldest);
+  }
+  const kernels = phases.map((ph) => subKernel(backend, filter, ph, c));
+  subKernelCache.set(filter.dataId, { key, kernels });
+  return kernels;
+}
+
 /** Input gradient by sub-pixel phases (see the header); null if a phase needs cropping. */
 function backpropInputByPhases(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, c: ConvInfo): TensorInfo | null {
   const phases = phasesOf(c);
   if (!phases) return null;
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, strideHeight: Sh, strideWidth: Sw } = c;
-  const results: { ph: Phase; out: TensorInfo }[] = [];
-  for (const ph of phases) {
-    if (ph.jh === 0 || ph.jw === 0) continue; // no tap reaches this phase: it stays zero
-    const f = subKernel(backend, filter, ph, c);
-    results.push({ ph, out: conv2dExplicit(backend, dy, f, ph.pad, [1, 1]) });
-    dispose(backend, f);
-  }
+  const reached = phases.filter((ph) => ph.jh > 0 && ph.jw > 0); // other phases stay zero
+  const kernels = cachedSubKernels(backend, filter, reached, c);
+  const results = reached.map((ph, i) => ({ ph, out: conv2dExplicit(backend, dy, kernels[i]!, ph.pad, [1, 1]) }));
   const dx = backend.makeOutput([B, H, W, Ci], 'float32');
   const d = heapF32(backend, dx);
   if (results.length < Sh * Sw) d.fill(0);
