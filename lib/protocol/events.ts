@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'not-found',
   /** A room request from a socket that has not joined a room (E3). */
   'not-joined',
+  /** Too many requests from this socket; retry later (E7). */
+  'rate-limited',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,6 +8,7 @@ import { Server, type Socket } from 'socket.io';
 import type {
   ClientToServerEvents,
   InterServerEvents,
+  Result,
   ServerToClientEvents,
   SocketData,
 } from '../../lib/protocol/events';
@@ -22,6 +23,7 @@ import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
 import { registerServerHandlers } from './handlers/server.handlers';
 import { createFrameSender, type FrameSender } from './newest-sender';
+import { createTokenBucket, RATE_LIMITS } from './rate-limit';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -52,6 +54,42 @@ const MAX_INBOUND_BYTES = 64 * 1024;
  */
 const RECOVERY_WINDOW_MS = 2 * 60_000;
 
+/**
+ * The handshake's Origin check (SPEC H3): a browser always sends Origin, and only pages served
+ * by this server (same host and port) may open a socket, so another site cannot ride a
+ * visitor's session. Clients without Origin (Node, CLI, tests) are not browsers: allowed.
+ */
+export function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && host !== undefined && url.host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Per-socket token buckets in front of every handler (SPEC E7): an acked request over the limit
+ * is answered `rate-limited` without being parsed; a pointer over the limit is dropped.
+ */
+function limitRate(socket: RealtimeSocket): void {
+  const buckets = {
+    request: createTokenBucket(RATE_LIMITS.request),
+    create: createTokenBucket(RATE_LIMITS.create),
+    pointer: createTokenBucket(RATE_LIMITS.pointer),
+  };
+  socket.use(([event, ...args], next) => {
+    const bucket = event === 'presence:pointer' ? buckets.pointer : event === 'room:create' ? buckets.create : buckets.request;
+    if (bucket.take()) {
+      next();
+      return;
+    }
+    const ack = args[args.length - 1];
+    if (typeof ack === 'function') (ack as (res: Result<never>) => void)({ ok: false, error: 'rate-limited', message: 'slow down' });
+  });
+}
+
 /** The Socket.IO room of a latent room's members. */
 export function roomChannel(roomId: string): string {
   return `room:${roomId}`;
@@ -62,6 +100,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     serveClient: false,
     maxHttpBufferSize: MAX_INBOUND_BYTES,
     connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
+    allowRequest: (req, callback) => callback(null, isSameOrigin(req.headers.origin, req.headers.host)),
   });
   const sendFrame = createFrameSender();
   const rooms = createRoomRegistry({
@@ -88,6 +127,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     registerRoomHandlers(socket, ctx);
     registerLatentHandlers(socket, ctx);
     registerPresenceHandlers(socket, ctx);
+    limitRate(socket);
     if (socket.recovered) void resumeMembership(socket, ctx);
     socket.on('disconnect', (reason) => deps.logger.debug(`socket ${socket.id} disconnected: ${reason}`));
   });

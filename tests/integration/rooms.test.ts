@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
+import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededNormal } from '../../lib/latent/random';
 import { lerp, slerp, truncate } from '../../lib/latent/vector';
@@ -407,5 +408,62 @@ describe('P: presence', () => {
     b.socket.emit('presence:pointer', { x: 1, y: 2 });
     expect(await a.waitFor('presence:pointer')).toEqual({ x: 1, y: 2, memberId: b.snapshot.memberId });
     expect(b.seen('presence:pointer').every((p) => p.memberId === a.snapshot.memberId)).toBe(true);
+  });
+});
+
+describe('H3, E7: handshake origin and rate limits', () => {
+  it('H3: a browser Origin other than the server itself is refused at the handshake; same origin and no Origin connect', async () => {
+    const connect = (origin?: string) =>
+      new Promise<'connected' | 'refused'>((resolve) => {
+        const socket = ioClient(h.server.url, {
+          transports: ['websocket'],
+          reconnection: false,
+          ...(origin ? { extraHeaders: { origin } } : {}),
+        });
+        socket.once('connect', () => {
+          socket.disconnect();
+          resolve('connected');
+        });
+        socket.once('connect_error', () => {
+          socket.disconnect();
+          resolve('refused');
+        });
+      });
+    expect(await connect()).toBe('connected');
+    expect(await connect(h.server.url)).toBe('connected');
+    expect(await connect('http://evil.example')).toBe('refused');
+    expect(await connect(h.server.url.replace(/:\d+$/, ':1'))).toBe('refused');
+    expect(await connect('null')).toBe('refused');
+  });
+
+  it('E7: a socket over its request budget gets rate-limited; refused ops change nothing and are not broadcast', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const SENT = 200; // burst capacity is 120 (minus the join)
+    const acks = await Promise.all(Array.from({ length: SENT }, (_, i) => sendOp(a.socket, { kind: 'random', seed: i })));
+    const ok = acks.filter((r) => r.ok).map((r) => (r.ok ? r.data.version : -1));
+    const limited = acks.filter((r) => !r.ok);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited.every((r) => !r.ok && r.error === 'rate-limited')).toBe(true);
+    expect([...ok].sort((x, y) => x - y)).toEqual(Array.from({ length: ok.length }, (_, i) => i + 1));
+    await b.waitFor('latent:state', (s) => s.version === ok.length);
+    expect(b.seen('latent:state')).toHaveLength(ok.length);
+    expect(h.server.rooms.get(roomId)?.version).toBe(ok.length);
+    // The other members keep their own budgets.
+    expect(await saveBookmark(b.socket, 'x')).toMatchObject({ ok: false, error: 'forbidden' });
+  });
+
+  it('E8: a message over 64 KiB closes that connection and changes nothing; the others stay', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const dropped = new Promise<string>((resolve) => a.socket.once('disconnect', resolve));
+    a.socket.emit('bookmark:save', { name: 'x'.repeat(70 * 1024) }, () => undefined);
+    expect(await dropped).toBe('transport close');
+    a.socket.disconnect(); // no reconnect: this test is about the server side
+    expect(await b.waitFor('room:member-left')).toEqual({ memberId: a.snapshot.memberId });
+    expect(h.server.rooms.get(roomId)?.version).toBe(0);
+    expect(b.seen('bookmark:saved')).toEqual([]);
   });
 });
