@@ -1,11 +1,13 @@
 /**
- * npm run bench:engine [-- --json] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--steps N]
+ * npm run bench:engine [-- --json] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--rounds N]
  *
  * Mirrors exactly the DCGAN of ../shared/bench/torch_dcgan.py (same layers, batch 64, z = 64,
  * Adam 2e-4 β1 0.5, one D step + one G step) on the selected TF.js backend, in this process, and
  * prints: training images/s, decode images/s at batch 64, single-latent decode latency (median,
  * p95), the GMAC/s of the training step beside the same backend's large-matMul GMAC/s, and, when
- * Debian's python3 can import torch, the peer's figures measured right after and each ratio.
+ * Debian's python3 can import torch, the peer's figures and each ratio. Ours and the peer
+ * alternate for several rounds (the machine's load drifts; a round's two sides see the same
+ * load) and the figures are medians over the rounds.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -21,6 +23,8 @@ const TRAIN_STEPS = Number(argValue('steps') ?? 20); // as the peer: 3 warm-up s
 const DECODE_RUNS = 50;
 const SINGLE_RUNS = 200;
 const MATMUL_N = 512;
+/** Rounds of ours-then-peer; figures are medians over rounds (`--rounds N`). */
+const ROUNDS = 3;
 
 /** Multiply-accumulates of one forward pass per image, per layer with weights (Dense and conv). */
 export function layerMacs(model: tfl.LayersModel): { name: string; macs: number }[] {
@@ -59,11 +63,20 @@ export function trainStepMacsPerImage(g: tfl.LayersModel, d: tfl.LayersModel): n
   return dStep + gStep;
 }
 
+interface OurRound {
+  trainImagesPerS: number;
+  stepMs: number[];
+  decodeImagesPerS: number;
+  singleMs: number[];
+  matmulGmacs: number;
+}
+
 async function main(): Promise<void> {
   const requested = argValue('backend') ?? env().TF_BACKEND;
   if (requested && !(BACKEND_NAMES as readonly string[]).includes(requested)) {
     throw new Error(`unknown backend ${requested}; one of ${BACKEND_NAMES.join(', ')}`);
   }
+  const rounds = Number(argValue('rounds') ?? ROUNDS);
   const info = await initEngine(requested as BackendName | undefined);
   say(describeEngine(info));
 
@@ -71,8 +84,7 @@ async function main(): Promise<void> {
   const discriminator = buildDiscriminator(DCGAN_MNIST);
   const trainer = createDcganTrainer({ generator, discriminator });
   const { train } = loadMnistSplit({ range: 'symmetric' });
-  const batches = Math.floor(train.count / BATCH);
-  const realBatches = Array.from({ length: Math.min(batches, 8) }, (_, i) =>
+  const realBatches = Array.from({ length: 8 }, (_, i) =>
     tf.tensor4d(train.images.subarray(i * BATCH * MNIST_PIXELS, (i + 1) * BATCH * MNIST_PIXELS), [BATCH, 28, 28, 1]),
   );
   let step = 0;
@@ -81,67 +93,99 @@ async function main(): Promise<void> {
     trainer.step(realBatches[step++ % realBatches.length]!, z);
     z.dispose();
   };
-  say(`training ${TRAIN_STEPS} steps of batch ${BATCH}...`);
-  const stepTimes = timeRuns(trainStep, TRAIN_STEPS, 3);
-  const trainSeconds = stepTimes.reduce((a, b) => a + b, 0) / 1000;
-  const trainImagesPerS = (BATCH * TRAIN_STEPS) / trainSeconds;
-  const stepMacs = trainStepMacsPerImage(generator, discriminator) * BATCH;
-
   const zBatch = tf.randomNormal([BATCH, DCGAN_MNIST.latentDim]) as tf.Tensor2D;
+  const zOne = tf.randomNormal([1, DCGAN_MNIST.latentDim]) as tf.Tensor2D;
   const decodeOnce = (z: tf.Tensor2D) => () => {
     const images = decode(generator, z);
     images.dataSync();
     images.dispose();
   };
-  const decodeTimes = timeRuns(decodeOnce(zBatch), DECODE_RUNS, 3);
-  const decodeImagesPerS = (BATCH * DECODE_RUNS) / (decodeTimes.reduce((a, b) => a + b, 0) / 1000);
-  const zOne = tf.randomNormal([1, DCGAN_MNIST.latentDim]) as tf.Tensor2D;
-  const singleTimes = timeRuns(decodeOnce(zOne), SINGLE_RUNS, 10);
-
   const a = tf.randomNormal([MATMUL_N, MATMUL_N]);
   const b = tf.randomNormal([MATMUL_N, MATMUL_N]);
   // Not inside tf.tidy: tidy walks a returned typed array element by element looking for tensors.
-  const matmulTimes = timeRuns(() => {
+  const matmulOnce = () => {
     const product = tf.matMul(a, b);
     product.dataSync();
     product.dispose();
-  }, 20, 3);
-  const matmulGmacs = MATMUL_N ** 3 / (median(matmulTimes) / 1000) / 1e9;
+  };
+
+  const measureOurs = (): OurRound => {
+    const stepMs = timeRuns(trainStep, TRAIN_STEPS, 3);
+    const decodeTimes = timeRuns(decodeOnce(zBatch), DECODE_RUNS, 3);
+    const singleMs = timeRuns(decodeOnce(zOne), SINGLE_RUNS, 10);
+    const matmulTimes = timeRuns(matmulOnce, 20, 3);
+    const total = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / 1000;
+    return {
+      trainImagesPerS: (BATCH * TRAIN_STEPS) / total(stepMs),
+      stepMs,
+      decodeImagesPerS: (BATCH * DECODE_RUNS) / total(decodeTimes),
+      singleMs,
+      matmulGmacs: MATMUL_N ** 3 / (median(matmulTimes) / 1000) / 1e9,
+    };
+  };
+
+  const script = peerScript('torch_dcgan.py');
+  const peerMissing = !script
+    ? 'not run: ../shared/bench/torch_dcgan.py not found'
+    : !torchAvailable()
+      ? 'not run: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch)'
+      : undefined;
+
+  // Ours and the peer alternate, so that both see the same machine; medians over the rounds.
+  const ours: OurRound[] = [];
+  const peers: Record<string, number>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    say(`round ${r + 1}/${rounds}: TF.js (${TRAIN_STEPS} training steps of batch ${BATCH}, decodes)...`);
+    ours.push(measureOurs());
+    if (!peerMissing) {
+      say(`round ${r + 1}/${rounds}: PyTorch peer (1 thread)...`);
+      peers.push(runPeer(script!, ['1']) as Record<string, number>);
+    }
+  }
   const numTensorsAfter = tf.memory().numTensors;
   tf.dispose([zBatch, zOne, a, b, ...realBatches]);
   trainer.dispose();
+
+  const med = (f: (r: OurRound) => number) => median(ours.map(f));
+  const trainImagesPerS = med((r) => r.trainImagesPerS);
+  const singleMedian = med((r) => median(r.singleMs));
+  const matmulGmacs = med((r) => r.matmulGmacs);
+  const stepMacs = trainStepMacsPerImage(generator, discriminator) * BATCH;
+  const trainGmacs = (stepMacs / 1e9) * (trainImagesPerS / BATCH);
 
   const figures: Record<string, unknown> = {
     backend: info.backend,
     tfjs: info.tfjsVersion,
     batch: BATCH,
+    rounds,
     train_images_per_s: round(trainImagesPerS),
-    train_step_ms_median: round(median(stepTimes)),
-    decode_images_per_s_batch64: round(decodeImagesPerS),
-    decode_single_ms_median: round(median(singleTimes), 3),
-    decode_single_ms_p95: round(quantile(singleTimes, 0.95), 3),
+    train_step_ms_median: round(median(ours.flatMap((r) => r.stepMs))),
+    decode_images_per_s_batch64: round(med((r) => r.decodeImagesPerS)),
+    decode_single_ms_median: round(singleMedian, 3),
+    decode_single_ms_p95: round(quantile(ours.flatMap((r) => r.singleMs), 0.95), 3),
     train_step_gmac: round(stepMacs / 1e9, 3),
-    train_gmac_per_s: round(stepMacs / (trainSeconds / TRAIN_STEPS) / 1e9, 2),
+    train_gmac_per_s: round(trainGmacs, 2),
     matmul_512_gmac_per_s: round(matmulGmacs, 2),
-    train_share_of_matmul_peak: round(stepMacs / (trainSeconds / TRAIN_STEPS) / 1e9 / matmulGmacs, 3),
+    train_share_of_matmul_peak: round(trainGmacs / matmulGmacs, 3),
     tensors_after: numTensorsAfter,
   };
-
-  const script = peerScript('torch_dcgan.py');
-  if (!script) {
-    figures.peer = 'not run: ../shared/bench/torch_dcgan.py not found';
-  } else if (!torchAvailable()) {
-    figures.peer = 'not run: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch)';
+  if (peerMissing) {
+    figures.peer = peerMissing;
   } else {
-    say('running the PyTorch peer (1 thread)...');
-    const peer = runPeer(script, ['1']);
-    const ratio = (ours: number, theirs: unknown) => (typeof theirs === 'number' ? round(ours / theirs, 2) : null);
-    figures.peer = peer;
-    figures.ratio_train = ratio(trainImagesPerS, peer.train_images_per_s);
-    figures.ratio_decode_batch64 = ratio(decodeImagesPerS, peer.decode_images_per_s_batch64);
+    const peerMedian = (k: string) => median(peers.map((p) => p[k]!));
+    figures.peer = {
+      version: peers[0]?.peer,
+      threads: 1,
+      train_images_per_s: round(peerMedian('train_images_per_s')),
+      decode_images_per_s_batch64: round(peerMedian('decode_images_per_s_batch64')),
+      decode_single_ms: round(peerMedian('decode_single_ms'), 3),
+    };
+    // Each round's ratio, then their median: both sides of a round ran on the same machine state.
+    const ratio = (f: (o: OurRound, p: Record<string, number>) => number) => round(median(ours.map((o, i) => f(o, peers[i]!))), 2);
+    figures.ratio_train = ratio((o, p) => o.trainImagesPerS / p.train_images_per_s!);
+    figures.ratio_decode_batch64 = ratio((o, p) => o.decodeImagesPerS / p.decode_images_per_s_batch64!);
     // Latency: the peer's over ours, so above 1 means faster than the peer.
-    figures.ratio_single_latency = typeof peer.decode_single_ms === 'number'
-      ? round(peer.decode_single_ms / median(singleTimes), 2) : null;
+    figures.ratio_single_latency = ratio((o, p) => p.decode_single_ms! / median(o.singleMs));
   }
   report(figures);
 }
