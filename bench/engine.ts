@@ -3,7 +3,8 @@
  *
  * Mirrors exactly the DCGAN of ../shared/bench/torch_dcgan.py (same layers, batch 64, z = 64,
  * Adam 2e-4 β1 0.5, one D step + one G step) on the selected TF.js backend, in this process, and
- * prints: training images/s, decode images/s at batch 64, single-latent decode latency (median,
+ * prints: training images/s on one thread and, on wasm with two cores, with the large conv
+ * kernels split over two threads (useSecondCore), decode images/s at batch 64, single-latent decode latency (median,
  * p95), the GMAC/s of the training step beside the same backend's large-matMul GMAC/s, and, when
  * Debian's python3 can import torch, the peer's figures and each ratio. Ours and the peer
  * alternate for several rounds (the machine's load drifts; a round's two sides see the same
@@ -12,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { BACKEND_NAMES, env, type BackendName } from '../lib/env';
-import { describeEngine, initEngine } from '../server/inference/engine';
+import { describeEngine, initEngine, releaseSecondCore, useSecondCore } from '../server/inference/engine';
 import { buildDiscriminator, buildGenerator, decode, DCGAN_MNIST } from '../models/dcgan/model';
 import { createDcganTrainer } from '../models/dcgan/train';
 import { loadMnistSplit, MNIST_PIXELS } from '../models/datasets/mnist';
@@ -66,6 +67,8 @@ export function trainStepMacsPerImage(g: tfl.LayersModel, d: tfl.LayersModel): n
 interface OurRound {
   trainImagesPerS: number;
   stepMs: number[];
+  /** Training with large conv kernels split over two threads (useSecondCore), if the machine has two cores. */
+  trainImagesPerS2: number | null;
   decodeImagesPerS: number;
   singleMs: number[];
   matmulGmacs: number;
@@ -109,8 +112,14 @@ async function main(): Promise<void> {
     product.dispose();
   };
 
-  const measureOurs = (): OurRound => {
+  const measureOurs = async (): Promise<OurRound> => {
     const stepMs = timeRuns(trainStep, TRAIN_STEPS, 3);
+    let trainImagesPerS2: number | null = null;
+    if ((await useSecondCore()) === 2) {
+      const stepMs2 = timeRuns(trainStep, TRAIN_STEPS, 2);
+      trainImagesPerS2 = (BATCH * TRAIN_STEPS) / (stepMs2.reduce((x, y) => x + y, 0) / 1000);
+      await releaseSecondCore();
+    }
     const decodeTimes = timeRuns(decodeOnce(zBatch), DECODE_RUNS, 3);
     const singleMs = timeRuns(decodeOnce(zOne), SINGLE_RUNS, 10);
     const matmulTimes = timeRuns(matmulOnce, 20, 3);
@@ -118,6 +127,7 @@ async function main(): Promise<void> {
     return {
       trainImagesPerS: (BATCH * TRAIN_STEPS) / total(stepMs),
       stepMs,
+      trainImagesPerS2,
       decodeImagesPerS: (BATCH * DECODE_RUNS) / total(decodeTimes),
       singleMs,
       matmulGmacs: MATMUL_N ** 3 / (median(matmulTimes) / 1000) / 1e9,
@@ -136,7 +146,7 @@ async function main(): Promise<void> {
   const peers: Record<string, number>[] = [];
   for (let r = 0; r < rounds; r++) {
     say(`round ${r + 1}/${rounds}: TF.js (${TRAIN_STEPS} training steps of batch ${BATCH}, decodes)...`);
-    ours.push(measureOurs());
+    ours.push(await measureOurs());
     if (!peerMissing) {
       say(`round ${r + 1}/${rounds}: PyTorch peer (1 thread)...`);
       peers.push(runPeer(script!, ['1']) as Record<string, number>);
@@ -160,6 +170,7 @@ async function main(): Promise<void> {
     rounds,
     train_images_per_s: round(trainImagesPerS),
     train_step_ms_median: round(median(ours.flatMap((r) => r.stepMs))),
+    train_images_per_s_2threads: ours[0]?.trainImagesPerS2 == null ? null : round(med((r) => r.trainImagesPerS2!)),
     decode_images_per_s_batch64: round(med((r) => r.decodeImagesPerS)),
     decode_single_ms_median: round(singleMedian, 3),
     decode_single_ms_p95: round(quantile(ours.flatMap((r) => r.singleMs), 0.95), 3),
@@ -183,6 +194,8 @@ async function main(): Promise<void> {
     // Each round's ratio, then their median: both sides of a round ran on the same machine state.
     const ratio = (f: (o: OurRound, p: Record<string, number>) => number) => round(median(ours.map((o, i) => f(o, peers[i]!))), 2);
     figures.ratio_train = ratio((o, p) => o.trainImagesPerS / p.train_images_per_s!);
+    figures.ratio_train_2threads = ours[0]?.trainImagesPerS2 == null
+      ? null : ratio((o, p) => o.trainImagesPerS2! / p.train_images_per_s!);
     figures.ratio_decode_batch64 = ratio((o, p) => o.decodeImagesPerS / p.decode_images_per_s_batch64!);
     // Latency: the peer's over ours, so above 1 means faster than the peer.
     figures.ratio_single_latency = ratio((o, p) => p.decode_single_ms! / median(o.singleMs));

@@ -12,6 +12,7 @@
  * (see ./kernels). On every backend the comparison ops get zero gradients so that gradients of
  * gradients (WGAN-GP) work, and fused ops skip gradients nobody asked for (unfused-gradients.ts).
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -22,6 +23,7 @@ import type { BackendName } from '../../lib/env';
 import { registerComparisonGradients } from './kernels/comparison-gradients';
 import { registerWasmKernels } from './kernels/register';
 import { installUnfusedGradients } from './kernels/unfused-gradients';
+import { startBatchSplitHelper, stopBatchSplitHelper } from './kernels/batch-split';
 
 export interface EngineInfo {
   /** Ladder name of the backend in use. */
@@ -33,6 +35,8 @@ export interface EngineInfo {
   /** Kernels the project registered on top of the stock backend. */
   customKernels: string[];
   tfjsVersion: string;
+  /** Threads the engine computes on: 1, or 2 once useSecondCore() has started its helper. */
+  threads: number;
 }
 
 const LADDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -79,10 +83,28 @@ export async function initEngine(forced?: BackendName): Promise<EngineInfo> {
     const customKernels = name === 'wasm' ? registerWasmKernels() : [];
     registerComparisonGradients();
     installUnfusedGradients();
-    current = { backend: name, tfBackend: tf.getBackend(), skipped, customKernels, tfjsVersion: tf.version_core };
+    current = { backend: name, tfBackend: tf.getBackend(), skipped, customKernels, tfjsVersion: tf.version_core, threads: 1 };
     return current;
   }
   throw new Error(`no TF.js backend could be loaded: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * Lets large convolution kernels split their batch with a helper thread (wasm only; see
+ * kernels/batch-split.ts). For training: the inference worker stays on one thread so the other
+ * core stays with the realtime process. Returns the number of threads now in use.
+ */
+export async function useSecondCore(): Promise<number> {
+  if (!current || current.backend !== 'wasm' || availableParallelism() < 2) return current?.threads ?? 1;
+  await startBatchSplitHelper();
+  current.threads = 2;
+  return current.threads;
+}
+
+/** Stops the helper thread of useSecondCore(), if any. */
+export async function releaseSecondCore(): Promise<void> {
+  await stopBatchSplitHelper();
+  if (current) current.threads = 1;
 }
 
 /** The engine of this thread, if initialised. */
@@ -93,5 +115,6 @@ export function engineInfo(): EngineInfo | undefined {
 /** One line for the start-up log. */
 export function describeEngine(info: EngineInfo): string {
   const skipped = info.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ');
-  return `TF.js ${info.tfjsVersion} engine: ${info.backend}` + (skipped ? `; skipped ${skipped}` : '');
+  const threads = info.threads > 1 ? ` (${info.threads} threads)` : '';
+  return `TF.js ${info.tfjsVersion} engine: ${info.backend}${threads}` + (skipped ? `; skipped ${skipped}` : '');
 }

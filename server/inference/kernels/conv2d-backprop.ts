@@ -42,6 +42,7 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { conv2dMacs, withBatchSplit } from './batch-split';
 import { dispose, heapF32, matMul2d, transpose2d, view, wasmKernel, type BackendWasm } from './wasm-util';
 
 type ConvInfo = backend_util.Conv2DInfo;
@@ -341,13 +342,34 @@ function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInf
 export const conv2DBackpropFilterConfig: KernelConfig = {
   kernelName: 'Conv2DBackpropFilter',
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as KernelConfig['kernelFunc'],
+  // A sum over images: halves of the batch add up.
+  kernelFunc: withBatchSplit('Conv2DBackpropFilter', conv2DBackpropFilter as unknown as KernelConfig['kernelFunc'], (inputs, attrs) => {
+    const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+    return {
+      macs: conv2dMacs(inputs.x!.shape, a.filterShape, a.strides, a.pad, a.dimRoundingMode),
+      split: ['x', 'dy'],
+      outShape: () => a.filterShape,
+      join: 'sum',
+      attrsFor: () => attrs,
+    };
+  }),
 };
 
 export const conv2DBackpropInputConfig: KernelConfig = {
   kernelName: 'Conv2DBackpropInput',
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as KernelConfig['kernelFunc'],
+  // Each image alone: halves of the batch concatenate.
+  kernelFunc: withBatchSplit('Conv2DBackpropInput', conv2DBackpropInput as unknown as KernelConfig['kernelFunc'], (inputs, attrs) => {
+    const a = attrs as unknown as Conv2DBackpropInputAttrs;
+    const rest = a.inputShape.slice(1);
+    return {
+      macs: conv2dMacs(a.inputShape, inputs.filter!.shape, a.strides, a.pad, a.dimRoundingMode),
+      split: ['dy'],
+      outShape: (batch) => [batch, ...rest],
+      join: 'concat',
+      attrsFor: (batch) => ({ ...attrs, inputShape: [batch, ...rest] }),
+    };
+  }),
 };
 
 export function registerConv2DBackprop(): string[] {

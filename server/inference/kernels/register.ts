@@ -2,7 +2,8 @@
  * Registers the project's wasm kernels over the stock backend (see each file's header for why).
  * Idempotent; returns the names of the kernels it provides. Call after the wasm backend is set.
  */
-import { getKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, registerKernel, unregisterKernel, type Conv2DAttrs, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2dMacs, withBatchSplit } from './batch-split';
 import { registerChannelReductions } from './channel-reduce';
 import { registerConv2DBackprop } from './conv2d-backprop';
 import { registerLeakyRelu } from './leaky-relu';
@@ -18,9 +19,38 @@ function unregisterStock(...names: string[]): void {
   for (const name of names) if (getKernel(name, 'wasm')) unregisterKernel(name, 'wasm');
 }
 
+/** The stock Conv2D, splitting large batches with the helper thread when it runs (batch-split.ts). */
+function registerConv2DBatchSplit(): void {
+  const stock = getKernel('Conv2D', 'wasm') as KernelConfig;
+  unregisterKernel('Conv2D', 'wasm');
+  registerKernel({
+    ...stock,
+    kernelFunc: withBatchSplit('Conv2D', stock.kernelFunc, (inputs, attrs) => {
+      const a = attrs as unknown as Conv2DAttrs;
+      const dilated = Array.isArray(a.dilations) ? a.dilations.some((d) => d !== 1) : (a.dilations ?? 1) !== 1;
+      if (dilated || a.dataFormat === 'NCHW') return null;
+      const macs = conv2dMacs(inputs.x!.shape, inputs.filter!.shape, a.strides, a.pad, a.dimRoundingMode);
+      const out = (batch: number) => {
+        const c = getConvOut(inputs.x!.shape, inputs.filter!.shape, a);
+        return [batch, c[0], c[1], inputs.filter!.shape[3]!];
+      };
+      return { macs, split: ['x'], outShape: out, join: 'concat', attrsFor: () => attrs };
+    }),
+  });
+}
+
+function getConvOut(xShape: number[], filterShape: number[], a: Conv2DAttrs): [number, number] {
+  const c = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    a.strides, 1, a.pad, a.dimRoundingMode,
+  );
+  return [c.outHeight, c.outWidth];
+}
+
 export function registerWasmKernels(): string[] {
   if (registered) return registered;
   const stockLeakyRelu = getKernel('LeakyRelu', 'wasm') as KernelConfig;
+  registerConv2DBatchSplit();
   unregisterStock('Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'Tile', 'LeakyRelu');
   registered = [...registerMatMulTransposes(), ...registerConv2DBackprop(), ...registerUnsortedSegmentSum(), ...registerTile(),
     ...registerChannelReductions(), ...registerLeakyRelu(stockLeakyRelu), ...registerLeakyReluGrad()];
