@@ -22,6 +22,8 @@ import type {
   RoomCreateRequest,
   RoomCreateResponse,
   RoomJoinRequest,
+  RoomRevokeRequest,
+  RoomRevokeResponse,
   RoomSnapshot,
 } from './rooms';
 
@@ -87,6 +89,8 @@ export interface ClientToServerEvents {
   'room:join': (req: RoomJoinRequest, ack: (res: Result<RoomSnapshot>) => void) => void;
   /** Leaves the joined room (J5). */
   'room:leave': (req: Record<string, never>, ack: (res: Result<Record<string, never>>) => void) => void;
+  /** Revokes the room's editor or viewer link and answers its replacement (J6). Editors only. */
+  'room:revoke': (req: RoomRevokeRequest, ack: (res: Result<RoomRevokeResponse>) => void) => void;
   /** Applies one op to the room's latent state; answers the version it produced (O1). */
   'latent:op': (op: LatentOp, ack: (res: Result<LatentOpResponse>) => void) => void;
   /** Saves the room's current z under a name (B1). */
@@ -120,5 +124,5 @@ export interface SocketData {
   /** Set once the socket has completed a hello with a matching protocol version. */
   greeted: boolean;
   /** The room this socket has joined, if any. */
-  membership?: { roomId: string; memberId: string; name: string; role: Role };
+  membership?: { roomId: string; memberId: string; name: string; role: Role; tokenId: string };
 }

@@ -63,6 +63,15 @@ export const RoomJoinRequestSchema = z.strictObject({
 });
 export type RoomJoinRequest = z.infer<typeof RoomJoinRequestSchema>;
 
+/** `room:revoke` request: which link to revoke. @example { role: 'viewer' } */
+export const RoomRevokeRequestSchema = z.strictObject({ role: z.enum(['editor', 'viewer']) });
+export type RoomRevokeRequest = z.infer<typeof RoomRevokeRequestSchema>;
+
+/** `room:revoke` answer: the new token for that role (shown once). */
+export interface RoomRevokeResponse {
+  token: string;
+}
+
 /** A member of a room as the others see it. @example { memberId: 'm_4f..', name: 'Ada', color: '#e6194b', role: 'editor' } */
 export interface Member {
   memberId: string;

@@ -3,7 +3,7 @@
  * integration tests both go through these.
  */
 import { PROTOCOL_VERSION, type Result } from '../protocol/events';
-import type { Bookmark, LatentOp, LatentOpResponse, RoomCreateResponse, RoomSnapshot } from '../protocol/rooms';
+import type { Bookmark, LatentOp, LatentOpResponse, RoomCreateResponse, RoomRevokeResponse, RoomSnapshot } from '../protocol/rooms';
 import type { ClientSocket } from './client-socket';
 
 /** How long a room request may take before the client gives up on it. */
@@ -24,6 +24,10 @@ export function joinRoom(
 
 export function leaveRoom(socket: ClientSocket): Promise<Result<Record<string, never>>> {
   return socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:leave', {});
+}
+
+export function revokeLink(socket: ClientSocket, role: 'editor' | 'viewer'): Promise<Result<RoomRevokeResponse>> {
+  return socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:revoke', { role });
 }
 
 export function sendOp(socket: ClientSocket, op: LatentOp): Promise<Result<LatentOpResponse>> {

@@ -78,9 +78,20 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
       return { roomId, editorToken, viewerToken };
     },
 
-    /** The role the token grants in the room; undefined for an unknown room or a dead token. */
-    authorize(roomId: string, token: string): Promise<Role | undefined> {
-      return deps.store.roleForToken(roomId, hashToken(token));
+    /** The token's id and role in the room; undefined for an unknown room or a dead token. */
+    authorize(roomId: string, token: string): Promise<{ tokenId: string; role: Role } | undefined> {
+      return deps.store.findToken(roomId, hashToken(token));
+    },
+
+    isTokenLive(tokenId: string): Promise<boolean> {
+      return deps.store.isTokenLive(tokenId);
+    },
+
+    /** Revokes the room's `role` link and mints its replacement (SPEC J6). */
+    async revoke(roomId: string, role: Role): Promise<{ token: string; tokenId: string; revoked: string[] }> {
+      const token = newToken();
+      const { revoked, tokenId } = await deps.store.rotateToken(roomId, role, hashToken(token));
+      return { token, tokenId, revoked };
     },
 
     /** Loads the room if needed (under its lock) and adds the member. */

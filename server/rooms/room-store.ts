@@ -44,6 +44,14 @@ export function fromStored(s: StoredState): LatentSnapshot {
 
 const MODEL_FAMILIES = schema.modelFamily.enumValues;
 
+/** Not revoked and not expired. */
+function live() {
+  return and(
+    isNull(schema.capabilityTokens.revokedAt),
+    or(isNull(schema.capabilityTokens.expiresAt), gt(schema.capabilityTokens.expiresAt, new Date())),
+  );
+}
+
 export type RoomStore = ReturnType<typeof createRoomStore>;
 
 export function createRoomStore(database: Database) {
@@ -75,22 +83,37 @@ export function createRoomStore(database: Database) {
       });
     },
 
-    /** The role a live (not revoked, not expired) token grants in the room, if any. */
-    async roleForToken(roomId: string, tokenHash: string): Promise<Role | undefined> {
+    /** The id and role of a live (not revoked, not expired) token of the room, if any. */
+    async findToken(roomId: string, tokenHash: string): Promise<{ tokenId: string; role: Role } | undefined> {
       const [row] = await db
-        .select({ role: schema.capabilityTokens.role })
+        .select({ id: schema.capabilityTokens.id, role: schema.capabilityTokens.role })
         .from(schema.capabilityTokens)
-        .where(
-          and(
-            eq(schema.capabilityTokens.roomId, roomId),
-            eq(schema.capabilityTokens.tokenHash, tokenHash),
-            isNull(schema.capabilityTokens.revokedAt),
-            or(isNull(schema.capabilityTokens.expiresAt), gt(schema.capabilityTokens.expiresAt, new Date())),
-          ),
-        )
+        .where(and(eq(schema.capabilityTokens.roomId, roomId), eq(schema.capabilityTokens.tokenHash, tokenHash), live()))
         .limit(1);
       if (!row) return undefined;
-      return row.role === 'viewer' ? 'viewer' : 'editor'; // 'owner' is an editor in this protocol version
+      return { tokenId: row.id, role: row.role === 'viewer' ? 'viewer' : 'editor' }; // 'owner' is an editor in protocol 1
+    },
+
+    async isTokenLive(tokenId: string): Promise<boolean> {
+      const n = await db.$count(schema.capabilityTokens, and(eq(schema.capabilityTokens.id, tokenId), live()));
+      return n > 0;
+    },
+
+    /** Revokes every live token of `role` in the room and stores a new one; returns the revoked ids and the new id. */
+    async rotateToken(roomId: string, role: Role, newHash: string): Promise<{ revoked: string[]; tokenId: string }> {
+      return db.transaction(async (tx) => {
+        const revoked = await tx
+          .update(schema.capabilityTokens)
+          .set({ revokedAt: new Date() })
+          .where(and(eq(schema.capabilityTokens.roomId, roomId), eq(schema.capabilityTokens.role, role), live()))
+          .returning({ id: schema.capabilityTokens.id });
+        const [row] = await tx
+          .insert(schema.capabilityTokens)
+          .values({ roomId, tokenHash: newHash, role })
+          .returning({ id: schema.capabilityTokens.id });
+        if (!row) throw new Error('token insert returned no row');
+        return { revoked: revoked.map((r) => r.id), tokenId: row.id };
+      });
     },
 
     async loadRoom(roomId: string): Promise<LoadedRoom | undefined> {

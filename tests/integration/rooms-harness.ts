@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { env } from '../../lib/env';
 import type { ServerToClientEvents } from '../../lib/protocol/events';
 import type { RoomSnapshot } from '../../lib/protocol/rooms';
-import { createClientSocket, type ClientSocket } from '../../lib/realtime/client-socket';
+import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { createRoom, joinRoom } from '../../lib/realtime/room-client';
 import { startServer, type RunningServer } from '../../server/app';
 import { openDatabase, type Database } from '../../server/db/open-database';
@@ -75,8 +76,9 @@ export class Harness {
     this.tmp.remove();
   }
 
-  async client(): Promise<TestClient> {
-    const socket = createClientSocket(this.server.url, { autoConnect: false });
+  /** A connected client; `options` (e.g. a short reconnection delay) go to socket.io-client. */
+  async client(options: Partial<ManagerOptions & SocketOptions> = {}): Promise<TestClient> {
+    const socket: ClientSocket = io(this.server.url, { autoConnect: false, transports: ['websocket', 'polling'], ...options });
     const events: TestClient['events'] = [];
     const waiters: { name: EventName; match: (p: never) => boolean; resolve(p: unknown): void }[] = [];
     for (const name of EVENTS) {

@@ -4,7 +4,7 @@
  * data directory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import { joinRoom, revokeLink, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import { Harness, vector } from './rooms-harness';
 
 const h = new Harness();
@@ -36,6 +36,23 @@ describe('R: reconnect and restart', () => {
     // B continues as the same member.
     expect(await sendOp(b.socket, { kind: 'random', seed: 2 })).toEqual({ ok: true, data: { version: 3 } });
     expect(await a.waitFor('latent:state', (s) => s.version === 3)).toMatchObject({ by: b.snapshot.memberId });
+  });
+
+  it('J6, R1: a member whose link is revoked while it is away is refused at recovery', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    expect(await sendOp(a.socket, { kind: 'random', seed: 1 })).toMatchObject({ ok: true });
+    await b.waitFor('latent:state', (s) => s.version === 1);
+    b.socket.io.engine.close();
+    await a.waitFor('room:member-left', (m) => m.memberId === b.snapshot.memberId);
+    expect(await revokeLink(a.socket, 'viewer')).toMatchObject({ ok: true });
+    const reason = await new Promise<string>((resolve) => b.socket.on('disconnect', (r) => r === 'io server disconnect' && resolve(r)));
+    expect(reason).toBe('io server disconnect');
+    expect(b.seen('room:snapshot')).toEqual([]);
+    expect(h.server.rooms.get(roomId)?.members.has(b.snapshot.memberId)).toBe(false);
+    // A saw B join once (before the drop), never again.
+    expect(a.seen('room:member-joined').filter((m) => m.memberId === b.snapshot.memberId)).toHaveLength(1);
   });
 
   it('R2: every acked op survives a restart on the same data directory, bookmarks and undo history included', async () => {

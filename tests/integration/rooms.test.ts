@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededNormal } from '../../lib/latent/random';
 import { lerp, slerp, truncate } from '../../lib/latent/vector';
 import { PROTOCOL_VERSION } from '../../lib/protocol/events';
-import { createRoom, joinRoom, leaveRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import { createRoom, joinRoom, leaveRoom, revokeLink, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import * as schema from '../../server/db/schema';
 import { toBytes } from '../../server/rooms/encode-frame';
 import { f32, Harness, LATENT_DIM, MODEL, vector } from './rooms-harness';
@@ -108,6 +108,42 @@ describe('J: create and join', () => {
     expect(h.server.rooms.loadedIds()).toContain(roomId);
     expect(await leaveRoom(a.socket)).toMatchObject({ ok: true });
     expect(h.server.rooms.loadedIds()).not.toContain(roomId);
+  });
+});
+
+describe('J6: revoking a link', () => {
+  it('J6: an editor revokes the viewer link: its sockets are cut at once, the old token is dead, the new one works', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, viewerToken, 'Bo');
+    const c = await h.member(roomId, viewerToken, 'Cy');
+    expect(await revokeLink(b.socket, 'editor')).toMatchObject({ ok: false, error: 'forbidden' });
+    const cut = [b, c].map((x) => new Promise<string>((resolve) => x.socket.once('disconnect', resolve)));
+    const t0 = Date.now();
+    const res = await revokeLink(a.socket, 'viewer');
+    expect(res).toMatchObject({ ok: true, data: { token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) } });
+    if (!res.ok) return;
+    expect(await Promise.all(cut)).toEqual(['io server disconnect', 'io server disconnect']);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    for (const x of [b, c]) await a.waitFor('room:member-left', (m) => m.memberId === x.snapshot.memberId);
+    const d = await h.client();
+    expect(await joinRoom(d.socket, { roomId, token: viewerToken, name: 'Bo' })).toMatchObject({ ok: false, error: 'unauthorized' });
+    expect(await joinRoom(d.socket, { roomId, token: res.data.token, name: 'Bo' })).toMatchObject({ ok: true, data: { role: 'viewer' } });
+    // The editor link is untouched.
+    expect(await sendOp(a.socket, { kind: 'random', seed: 3 })).toEqual({ ok: true, data: { version: 1 } });
+  });
+
+  it('J6: revoking your own (editor) link keeps you in and cuts the other editors', async () => {
+    const { roomId, editorToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const b = await h.member(roomId, editorToken, 'Bo');
+    const cut = new Promise<string>((resolve) => b.socket.once('disconnect', resolve));
+    const res = await revokeLink(a.socket, 'editor');
+    expect(res.ok).toBe(true);
+    expect(await cut).toBe('io server disconnect');
+    expect(await sendOp(a.socket, { kind: 'random', seed: 3 })).toEqual({ ok: true, data: { version: 1 } });
+    const c = await h.client();
+    expect(await joinRoom(c.socket, { roomId, token: editorToken, name: 'X' })).toMatchObject({ ok: false, error: 'unauthorized' });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The `room:*` and `bookmark:*` domains: create, join, leave, bookmarks, and membership on
- * disconnect and on a recovered reconnect (SPEC J1–J5, B1, P1, R1).
+ * The `room:*` and `bookmark:*` domains: create, join, leave, revoke, bookmarks, and membership
+ * on disconnect and on a recovered reconnect (SPEC J1–J6, B1, P1, R1).
  */
 import { randomBytes } from 'node:crypto';
 import { PROTOCOL_VERSION } from '../../../lib/protocol/events';
@@ -9,8 +9,10 @@ import {
   EmptyRequestSchema,
   RoomCreateRequestSchema,
   RoomJoinRequestSchema,
+  RoomRevokeRequestSchema,
   type Bookmark,
   type RoomCreateResponse,
+  type RoomRevokeResponse,
   type RoomSnapshot,
 } from '../../../lib/protocol/rooms';
 import type { Room } from '../../rooms/room';
@@ -49,15 +51,16 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
         throw new RequestError('protocol-mismatch', `server speaks protocol ${PROTOCOL_VERSION}, client ${req.protocolVersion}: reload the page`);
       }
       if (socket.data.membership) throw new RequestError('bad-request', 'already in a room: leave it first');
-      const role = await ctx.rooms.authorize(req.roomId, req.token);
-      if (!role) throw new RequestError('unauthorized', 'no such room or token');
+      const grant = await ctx.rooms.authorize(req.roomId, req.token);
+      if (!grant) throw new RequestError('unauthorized', 'no such room or token');
+      const { role, tokenId } = grant;
       const memberId = `m_${randomBytes(6).toString('base64url')}`;
       const { room, member } = await ctx.rooms.join(req.roomId, { memberId, name: req.name, role });
       if (socket.disconnected) {
         await ctx.rooms.leave(req.roomId, memberId);
         throw new RequestError('not-joined', 'disconnected while joining');
       }
-      socket.data.membership = { roomId: req.roomId, memberId, name: req.name, role };
+      socket.data.membership = { roomId: req.roomId, memberId, name: req.name, role, tokenId };
       await socket.join(roomChannel(req.roomId));
       socket.to(roomChannel(req.roomId)).emit('room:member-joined', member);
       const frame = room.latestFrame;
@@ -75,6 +78,23 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
       socket.data.membership = undefined;
       await socket.leave(roomChannel(m.roomId));
       return {};
+    }),
+  );
+
+  socket.on(
+    'room:revoke',
+    handleRequest('room:revoke', RoomRevokeRequestSchema, logger, async (req): Promise<RoomRevokeResponse> => {
+      const { room } = joinedRoom(socket, ctx, 'editor');
+      const { token, tokenId, revoked } = await ctx.rooms.revoke(room.id, req.role);
+      const dead = new Set(revoked);
+      // The requester keeps its seat when it revoked its own link: it now holds the new one.
+      if (socket.data.membership && dead.has(socket.data.membership.tokenId)) socket.data.membership.tokenId = tokenId;
+      for (const id of ctx.io.sockets.adapter.rooms.get(roomChannel(room.id)) ?? []) {
+        const other = ctx.io.sockets.sockets.get(id);
+        // disconnect(true) ends the session: a revoked socket cannot come back by recovery.
+        if (other && other !== socket && other.data.membership && dead.has(other.data.membership.tokenId)) other.disconnect(true);
+      }
+      return { token };
     }),
   );
 
@@ -97,6 +117,12 @@ export async function resumeMembership(socket: RealtimeSocket, ctx: RealtimeCont
   const m = socket.data.membership;
   if (!m) return;
   try {
+    // A link revoked while this socket was away does not let it back in (SPEC J6).
+    if (!(await ctx.rooms.isTokenLive(m.tokenId))) {
+      socket.data.membership = undefined;
+      socket.disconnect(true);
+      return;
+    }
     const { room, member } = await ctx.rooms.join(m.roomId, { memberId: m.memberId, name: m.name, role: m.role });
     if (socket.disconnected) {
       await ctx.rooms.leave(m.roomId, m.memberId);
