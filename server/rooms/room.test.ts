@@ -1,0 +1,106 @@
+/**
+ * Room with a fake store and outbox: ops are acked and broadcast only after their group commit,
+ * in version order; a failed write refuses the batch and everything applied on top of it, and
+ * the room carries on from the last durable state as if they never happened (SPEC O1, E6, R2).
+ */
+import { describe, expect, it } from 'vitest';
+import type { FrameBroadcast, LatentStateBroadcast } from '../../lib/protocol/rooms';
+import { silentLogger } from '../logger';
+import { Room } from './room';
+import type { LoadedRoom, RoomStore, StoredOp } from './room-store';
+
+function setup() {
+  const written: { version: number; entry: StoredOp }[][] = [];
+  let failNext = false;
+  let release: (() => void) | undefined;
+  const store = {
+    appendOps: async (_roomId: string, entries: { version: number; memberId: string; entry: StoredOp }[]) => {
+      // Each write waits until the test releases it, so ops pile up behind it.
+      await new Promise<void>((r) => (release = r));
+      if (failNext) {
+        failNext = false;
+        throw new Error('disk full');
+      }
+      written.push(entries.map(({ version, entry }) => ({ version, entry })));
+    },
+  } as unknown as RoomStore;
+  const states: LatentStateBroadcast[] = [];
+  const frames: FrameBroadcast[] = [];
+  const loaded: LoadedRoom = {
+    id: 'r',
+    modelId: 'm',
+    log: [{ version: 0, entry: { kind: 'create', state: { z: [0, 0, 0], psi: 1, classLabel: null } } }],
+    bookmarks: [],
+    directions: [],
+  };
+  const room = new Room(loaded, { latentDim: 3, imageShape: [1, 1, 1] }, {
+    store,
+    outbox: { state: (s) => states.push(s), frame: (f) => frames.push(f), bookmark: () => undefined },
+    renderFrame: async () => ({ width: 1, height: 1, channels: 1, format: 'png', data: new Uint8Array(1) }),
+    logger: silentLogger,
+  });
+  const tick = () => new Promise((r) => setImmediate(r));
+  return {
+    room,
+    states,
+    frames,
+    written,
+    failNextWrite: () => (failNext = true),
+    release: async () => {
+      await tick();
+      release?.();
+      release = undefined;
+      await tick();
+    },
+  };
+}
+
+describe('Room', () => {
+  it('acks and broadcasts only after the write, in version order, batching ops that arrive meanwhile', async () => {
+    const t = setup();
+    const acks: number[] = [];
+    const p1 = t.room.apply({ kind: 'set', z: [1, 2, 3] }, 'a').then((v) => acks.push(v));
+    const p2 = t.room.apply({ kind: 'psi', psi: 0.5 }, 'b').then((v) => acks.push(v));
+    const p3 = t.room.apply({ kind: 'undo' }, 'a').then((v) => acks.push(v));
+    expect(t.states).toEqual([]);
+    await t.release(); // first write: op 1 alone
+    expect(t.states.map((s) => s.version)).toEqual([1]);
+    await t.release(); // second write: ops 2 and 3 together
+    await Promise.all([p1, p2, p3]);
+    expect(acks).toEqual([1, 2, 3]);
+    expect(t.written.map((batch) => batch.map((e) => e.version))).toEqual([[1], [2, 3]]);
+    expect(t.states.map((s) => [s.version, s.kind, s.by])).toEqual([
+      [1, 'set', 'a'],
+      [2, 'psi', 'b'],
+      [3, 'undo', 'a'],
+    ]);
+    expect(t.room.version).toBe(3);
+    await t.room.settle();
+    expect(t.frames.at(-1)?.version).toBe(3);
+  });
+
+  it('a failed write refuses its ops and those applied on top, and the room goes on from the durable state', async () => {
+    const t = setup();
+    const first = t.room.apply({ kind: 'set', z: [1, 1, 1] }, 'a');
+    await t.release();
+    expect(await first).toBe(1);
+
+    t.failNextWrite();
+    const doomed = t.room.apply({ kind: 'set', z: [2, 2, 2] }, 'a'); // in the failing write
+    const results = Promise.allSettled([doomed]);
+    await new Promise((r) => setImmediate(r));
+    const onTop = t.room.apply({ kind: 'psi', psi: 0.25 }, 'b'); // applied while it is in flight
+    const onTopResult = Promise.allSettled([onTop]);
+    await t.release();
+    expect((await results)[0]?.status).toBe('rejected');
+    expect((await onTopResult)[0]?.status).toBe('rejected');
+    expect(t.states.map((s) => s.version)).toEqual([1]); // nobody heard of versions 2 and 3
+
+    // The next op builds on version 1's state, as version 2.
+    const next = t.room.apply({ kind: 'nudge', direction: { current: true }, amount: 0 }, 'a');
+    await t.release();
+    expect(await next).toBe(2);
+    expect(t.states.at(-1)).toMatchObject({ version: 2, z: [1, 1, 1], psi: 1 });
+    expect(t.room.snapshot('x', 'viewer')).toMatchObject({ version: 2, z: [1, 1, 1], psi: 1 });
+  });
+});
