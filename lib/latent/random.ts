@@ -2,9 +2,10 @@
  * Seeded latent samples: the `random` op carries a seed, not a vector, so every replay of the op
  * log (and any client that wants to preview it) draws the same z.
  *
- * mulberry32 and Box–Muller, the same construction as models/common/random.ts, kept here so the
- * browser bundle does not reach into models/. Only integer and Math.{sqrt,log,cos,sin} maths: the
- * same seed gives the same float32 vector in every JS engine we target.
+ * mulberry32 (Tommy Ettinger's 32-bit generator) and Box–Muller: the one seeded source of the
+ * project (models/ uses it for data splits, batch order and latents too). Only integer and
+ * Math.{sqrt,log,cos,sin} maths: the same seed gives the same float32 vector in every JS engine
+ * we target.
  */
 
 /** Uniform numbers in [0, 1) from a 32-bit seed. */
@@ -21,7 +22,11 @@ export function mulberry32(seed: number): () => number {
 
 /** `n` standard normal samples from a 32-bit seed. */
 export function seededNormal(seed: number, n: number): Float32Array {
-  const rand = mulberry32(seed);
+  return randomNormal(n, mulberry32(seed));
+}
+
+/** `n` standard normal samples (Box–Muller) from the given uniform source. */
+export function randomNormal(n: number, rand: () => number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
     // 1 - u keeps the logarithm's argument in (0, 1].

@@ -8,20 +8,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, releaseSecondCore, useSecondCore } from '../../server/inference/engine';
+import { mulberry32 as rng } from '../../lib/latent/random';
 
 const REL_TOL = 1e-4;
-
-/** Mulberry32: a small seeded PRNG so every failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(rand: () => number, n: number): Float32Array {
   const a = new Float32Array(n);

@@ -9,8 +9,8 @@
  * operand for every new tensor, and in training every tensor is new). Every other reduction goes
  * to the original kernel.
  */
-import { getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapF32, view, wasmKernel, type BackendWasm } from './wasm-util';
+import { util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { heapF32, replaceWasmKernel, view, wasmKernel, type BackendWasm } from './wasm-util';
 
 /** True when `axis` names exactly the axes 0..rank-2 of a rank >= 2 tensor. */
 function reducesAllButLast(shape: number[], axis: number | number[]): boolean {
@@ -21,33 +21,25 @@ function reducesAllButLast(shape: number[], axis: number | number[]): boolean {
 }
 
 function wrapReduction(kernelName: 'Sum' | 'Mean'): string {
-  const original = getKernel(kernelName, 'wasm') as KernelConfig | undefined;
-  if (!original) throw new Error(`wasm kernel ${kernelName} is missing`);
-  const originalFunc = original.kernelFunc;
-  unregisterKernel(kernelName, 'wasm');
-  registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: TensorInfo }).x;
-      const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
-      const channels = x.shape[x.shape.length - 1] ?? 0;
-      const rows = channels > 0 ? util.sizeFromShape(x.shape) / channels : 0;
-      if (x.dtype !== 'float32' || rows === 0 || !reducesAllButLast(x.shape, axis)) return originalFunc(args);
-      const backend = args.backend as BackendWasm;
-      const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
-      const mean = wasmKernel('AvgPool')({
-        inputs: { x: view(x, [1, rows, 1, channels]) },
-        backend,
-        attrs: { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid', dimRoundingMode: undefined as unknown as string },
-      });
-      if (kernelName === 'Sum') {
-        const m = heapF32(backend, mean);
-        for (let c = 0; c < channels; c++) m[c]! *= rows;
-      }
-      return view(mean, outShape);
-    },
+  return replaceWasmKernel(kernelName, ({ kernelFunc: originalFunc }) => (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const channels = x.shape[x.shape.length - 1] ?? 0;
+    const rows = channels > 0 ? util.sizeFromShape(x.shape) / channels : 0;
+    if (x.dtype !== 'float32' || rows === 0 || !reducesAllButLast(x.shape, axis)) return originalFunc(args);
+    const backend = args.backend as BackendWasm;
+    const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
+    const mean = wasmKernel('AvgPool')({
+      inputs: { x: view(x, [1, rows, 1, channels]) },
+      backend,
+      attrs: { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid', dimRoundingMode: undefined as unknown as string },
+    });
+    if (kernelName === 'Sum') {
+      const m = heapF32(backend, mean);
+      for (let c = 0; c < channels; c++) m[c]! *= rows;
+    }
+    return view(mean, outShape);
   });
-  return kernelName;
 }
 
 export function registerChannelReductions(): string[] {

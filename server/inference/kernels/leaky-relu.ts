@@ -6,8 +6,8 @@
  * per (alpha, channels) for the life of the backend, so XNNPACK's operator, which it caches by
  * the slope tensor, is built once.
  */
-import { registerKernel, util, type KernelConfig, type LeakyReluAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapF32, wasmKernel, type BackendWasm } from './wasm-util';
+import { util, type LeakyReluAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { heapF32, replaceWasmKernel, wasmKernel, type BackendWasm } from './wasm-util';
 
 const slopes = new Map<string, TensorInfo>();
 
@@ -22,21 +22,13 @@ function slopeVector(backend: BackendWasm, alpha: number, channels: number): Ten
   return slope;
 }
 
-export function createLeakyReluConfig(original: KernelConfig): KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: TensorInfo }).x;
-      const { alpha } = args.attrs as unknown as LeakyReluAttrs;
-      const channels = x.shape.length ? x.shape[x.shape.length - 1]! : 1;
-      if (x.dtype !== 'float32' || channels === 0 || util.sizeFromShape(x.shape) === 0) return original.kernelFunc(args);
-      const backend = args.backend as BackendWasm;
-      return wasmKernel('Prelu')({ inputs: { x, alpha: slopeVector(backend, alpha, channels) }, backend });
-    },
-  };
-}
-
-export function registerLeakyRelu(original: KernelConfig): string[] {
-  registerKernel(createLeakyReluConfig(original));
-  return ['LeakyRelu'];
+export function registerLeakyRelu(): string[] {
+  return [replaceWasmKernel('LeakyRelu', ({ kernelFunc: stock }) => (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const { alpha } = args.attrs as unknown as LeakyReluAttrs;
+    const channels = x.shape.length ? x.shape[x.shape.length - 1]! : 1;
+    if (x.dtype !== 'float32' || channels === 0 || util.sizeFromShape(x.shape) === 0) return stock(args);
+    const backend = args.backend as BackendWasm;
+    return wasmKernel('Prelu')({ inputs: { x, alpha: slopeVector(backend, alpha, channels) }, backend });
+  })];
 }

@@ -13,8 +13,8 @@
  * bias of ones). For batched inputs the wrapper therefore runs the plain matMul and applies bias
  * and activation with their own kernels.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { dispose, wasmKernel, type BackendWasm } from './wasm-util';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { dispose, replaceWasmKernel, wasmKernel, type BackendWasm } from './wasm-util';
 
 function swapLastTwo(t: TensorInfo, backend: BackendWasm): TensorInfo {
   const rank = t.shape.length;
@@ -59,30 +59,22 @@ function unfusedBatchedMatMul(args: Parameters<KernelConfig['kernelFunc']>[0]): 
 }
 
 function wrapTransposes(kernelName: string): string {
-  const original = getKernel(kernelName, 'wasm') as KernelConfig | undefined;
-  if (!original) throw new Error(`wasm kernel ${kernelName} is missing`);
-  const originalFunc = original.kernelFunc;
-  unregisterKernel(kernelName, 'wasm');
-  registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-      const backend = args.backend as BackendWasm;
-      const inputs = { ...(args.inputs as Record<string, TensorInfo>) };
-      const batched = kernelName === '_FusedMatMul' && Math.max(batchSize(inputs.a!), batchSize(inputs.b!)) > 1;
-      const call = batched ? unfusedBatchedMatMul : originalFunc;
-      if (!attrs.transposeA && !attrs.transposeB) return call(args);
-      const temps: TensorInfo[] = [];
-      if (attrs.transposeA) temps.push((inputs.a = swapLastTwo(inputs.a!, backend)));
-      if (attrs.transposeB) temps.push((inputs.b = swapLastTwo(inputs.b!, backend)));
-      try {
-        return call({ ...args, inputs, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
-      } finally {
-        dispose(backend, ...temps);
-      }
-    },
+  return replaceWasmKernel(kernelName, ({ kernelFunc: originalFunc }) => (args) => {
+    const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+    const backend = args.backend as BackendWasm;
+    const inputs = { ...(args.inputs as Record<string, TensorInfo>) };
+    const batched = kernelName === '_FusedMatMul' && Math.max(batchSize(inputs.a!), batchSize(inputs.b!)) > 1;
+    const call = batched ? unfusedBatchedMatMul : originalFunc;
+    if (!attrs.transposeA && !attrs.transposeB) return call(args);
+    const temps: TensorInfo[] = [];
+    if (attrs.transposeA) temps.push((inputs.a = swapLastTwo(inputs.a!, backend)));
+    if (attrs.transposeB) temps.push((inputs.b = swapLastTwo(inputs.b!, backend)));
+    try {
+      return call({ ...args, inputs, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+    } finally {
+      dispose(backend, ...temps);
+    }
   });
-  return kernelName;
 }
 
 export function registerMatMulTransposes(): string[] {

@@ -2,7 +2,8 @@
  * Registers the project's wasm kernels over the stock backend (see each file's header for why).
  * Idempotent; returns the names of the kernels it provides. Call after the wasm backend is set.
  */
-import { backend_util, getKernel, registerKernel, unregisterKernel, type Conv2DAttrs, type KernelConfig } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, unregisterKernel, type Conv2DAttrs } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel } from './wasm-util';
 import { conv2dMacs, withBatchSplit } from './batch-split';
 import { registerChannelReductions } from './channel-reduce';
 import { registerConv2DBackprop } from './conv2d-backprop';
@@ -21,11 +22,8 @@ function unregisterStock(...names: string[]): void {
 
 /** The stock Conv2D, splitting large batches with the helper thread when it runs (batch-split.ts). */
 function registerConv2DBatchSplit(): void {
-  const stock = getKernel('Conv2D', 'wasm') as KernelConfig;
-  unregisterKernel('Conv2D', 'wasm');
-  registerKernel({
-    ...stock,
-    kernelFunc: withBatchSplit('Conv2D', stock.kernelFunc, (inputs, attrs) => {
+  replaceWasmKernel('Conv2D', (stock) =>
+    withBatchSplit('Conv2D', stock.kernelFunc, (inputs, attrs) => {
       const a = attrs as unknown as Conv2DAttrs;
       const dilated = Array.isArray(a.dilations) ? a.dilations.some((d) => d !== 1) : (a.dilations ?? 1) !== 1;
       if (dilated || a.dataFormat === 'NCHW') return null;
@@ -35,8 +33,7 @@ function registerConv2DBatchSplit(): void {
         return [batch, c[0], c[1], inputs.filter!.shape[3]!];
       };
       return { macs, split: ['x'], outShape: out, join: 'concat', attrsFor: () => attrs };
-    }),
-  });
+    }));
 }
 
 function getConvOut(xShape: number[], filterShape: number[], a: Conv2DAttrs): [number, number] {
@@ -49,10 +46,9 @@ function getConvOut(xShape: number[], filterShape: number[], a: Conv2DAttrs): [n
 
 export function registerWasmKernels(): string[] {
   if (registered) return registered;
-  const stockLeakyRelu = getKernel('LeakyRelu', 'wasm') as KernelConfig;
   registerConv2DBatchSplit();
-  unregisterStock('Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'Tile', 'LeakyRelu');
+  unregisterStock('Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'Tile');
   registered = [...registerMatMulTransposes(), ...registerConv2DBackprop(), ...registerUnsortedSegmentSum(), ...registerTile(),
-    ...registerChannelReductions(), ...registerLeakyRelu(stockLeakyRelu), ...registerLeakyReluGrad()];
+    ...registerChannelReductions(), ...registerLeakyRelu(), ...registerLeakyReluGrad()];
   return registered;
 }

@@ -5,7 +5,7 @@
  * taken after the last allocation (a heap growth detaches earlier views), so every helper here
  * returns a fresh view and callers take views only once their outputs are allocated.
  */
-import { getKernel, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm';
 
 export type { BackendWasm };
@@ -52,4 +52,16 @@ export function transpose2d(backend: BackendWasm, t: TensorInfo): TensorInfo {
 
 export function dispose(backend: BackendWasm, ...ts: TensorInfo[]): void {
   for (const t of ts) backend.disposeData(t.dataId);
+}
+
+/**
+ * Replaces the registered wasm kernel `name` with `make(original)`. The original's setupFunc is
+ * kept, so a re-initialised backend still binds the wasm function the original calls.
+ */
+export function replaceWasmKernel(name: string, make: (original: KernelConfig) => KernelConfig['kernelFunc']): string {
+  const original = getKernel(name, 'wasm') as KernelConfig | undefined;
+  if (!original) throw new Error(`wasm kernel ${name} is missing`);
+  unregisterKernel(name, 'wasm');
+  registerKernel({ ...original, kernelFunc: make(original) });
+  return name;
 }
