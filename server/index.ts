@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { env } from '../lib/env';
 import { startServer } from './app';
 import { openDatabase } from './db/open-database';
-import { describeEngine } from './inference/engine';
 import { createEngineClient } from './inference/engine-client';
+import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));

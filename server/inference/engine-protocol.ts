@@ -7,6 +7,16 @@ import type { EngineInfo } from './engine';
 
 export type { EngineInfo };
 
+/**
+ * One line for the start-up log. Here, not in engine.ts, so that the realtime process can print
+ * it without loading TF.js.
+ */
+export function describeEngine(info: EngineInfo): string {
+  const skipped = info.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ');
+  const threads = info.threads > 1 ? ` (${info.threads} threads)` : '';
+  return `TF.js ${info.tfjsVersion} engine: ${info.backend}${threads}` + (skipped ? `; skipped ${skipped}` : '');
+}
+
 /** A model the engine has loaded. */
 export interface ModelSummary {
   id: string;

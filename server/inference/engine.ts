@@ -43,6 +43,8 @@ const LADDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 
 
 let current: EngineInfo | undefined;
 
+export { describeEngine } from './engine-protocol';
+
 async function tryLoad(name: BackendName): Promise<void> {
   switch (name) {
     case 'tensorflow-gpu':
@@ -110,11 +112,4 @@ export async function releaseSecondCore(): Promise<void> {
 /** The engine of this thread, if initialised. */
 export function engineInfo(): EngineInfo | undefined {
   return current;
-}
-
-/** One line for the start-up log. */
-export function describeEngine(info: EngineInfo): string {
-  const skipped = info.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ');
-  const threads = info.threads > 1 ? ` (${info.threads} threads)` : '';
-  return `TF.js ${info.tfjsVersion} engine: ${info.backend}${threads}` + (skipped ? `; skipped ${skipped}` : '');
 }
