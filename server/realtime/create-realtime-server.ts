@@ -15,6 +15,7 @@ import type {
 import type { Database } from '../db/open-database';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
+import type { DecodeBatchOptions } from '../rooms/decode-batcher';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
 import { createRoomStore } from '../rooms/room-store';
@@ -35,6 +36,8 @@ export interface RealtimeDeps {
   logger: Logger;
   /** Application version reported at hello. */
   version: string;
+  /** Cross-room decode batching (max batch, max wait); defaults in server/rooms/decode-batcher.ts. */
+  decodeBatch?: DecodeBatchOptions;
 }
 
 /** What the domain handlers share. */
@@ -106,7 +109,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   const rooms = createRoomRegistry({
     store: createRoomStore(deps.database),
     engine: deps.engine,
-    renderFrame: engineRenderer(deps.engine),
+    renderFrame: engineRenderer(deps.engine, deps.decodeBatch),
     logger: deps.logger,
     outbox: (roomId) => ({
       state: (state) => io.to(roomChannel(roomId)).emit('latent:state', state),

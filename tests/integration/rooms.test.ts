@@ -404,6 +404,24 @@ describe('F: frames', () => {
   });
 });
 
+describe('F3: batched decodes across rooms', () => {
+  it('F3: rooms changing at once each get the frame of their own state', async () => {
+    const ROOMS = 6;
+    const members = await Promise.all(
+      Array.from({ length: ROOMS }, async () => {
+        const { roomId, editorToken } = await h.room();
+        return h.member(roomId, editorToken, 'Ada');
+      }),
+    );
+    await Promise.all(members.map((m, i) => sendOp(m.socket, { kind: 'random', seed: 1000 + i })));
+    for (const [i, m] of members.entries()) {
+      const frame = await m.waitFor('frame', (f) => f.version === 1);
+      const { pixels } = await h.engine.decode(MODEL, seededNormal(1000 + i, LATENT_DIM), 1);
+      expect(readPng(frame.data as Uint8Array).pixels).toEqual(toBytes(pixels));
+    }
+  });
+});
+
 describe('P: presence', () => {
   it('P1: members get distinct colours; a dropped member is announced with room:member-left', async () => {
     const { roomId, editorToken } = await h.room();
