@@ -15,6 +15,7 @@ import type {
 import type { Database } from '../db/open-database';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
+import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
 import type { DecodeBatchOptions } from '../rooms/decode-batcher';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
@@ -23,7 +24,7 @@ import { registerLatentHandlers } from './handlers/latent.handlers';
 import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
 import { registerServerHandlers } from './handlers/server.handlers';
-import { createFrameSender, type FrameSender } from './newest-sender';
+import { createNewestSender, type NewestSender } from './newest-sender';
 import { createTokenBucket, RATE_LIMITS } from './rate-limit';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -45,8 +46,10 @@ export interface RealtimeContext {
   io: RealtimeServer;
   rooms: RoomRegistry;
   deps: RealtimeDeps;
-  /** Newest-wins frame delivery to one socket. */
-  sendFrame: FrameSender;
+  /** Newest-wins delivery to one socket (key: 'frame'). */
+  sendFrame: NewestSender<FrameBroadcast>;
+  /** Newest-wins delivery of relayed pointers (key: the pointing member's id). */
+  sendPointer: NewestSender<PointerBroadcast>;
 }
 
 /** Largest inbound message. Latent vectors are small; frames go the other way. */
@@ -105,7 +108,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
     allowRequest: (req, callback) => callback(null, isSameOrigin(req.headers.origin, req.headers.host)),
   });
-  const sendFrame = createFrameSender();
+  const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => socket.emit('frame', frame));
+  const sendPointer = createNewestSender<PointerBroadcast>((socket, pointer) => socket.emit('presence:pointer', pointer));
   const rooms = createRoomRegistry({
     store: createRoomStore(deps.database),
     engine: deps.engine,
@@ -117,12 +121,12 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       frame: (frame) => {
         for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {
           const socket = io.sockets.sockets.get(id);
-          if (socket) sendFrame(socket, frame);
+          if (socket) sendFrame(socket, 'frame', frame);
         }
       },
     }),
   });
-  const ctx: RealtimeContext = { io, rooms, deps, sendFrame };
+  const ctx: RealtimeContext = { io, rooms, deps, sendFrame, sendPointer };
   io.on('connection', (socket) => {
     deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
     if (!socket.recovered) socket.data.greeted = false;

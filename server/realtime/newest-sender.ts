@@ -1,38 +1,42 @@
 /**
- * Newest-wins delivery of frames to one socket (SPEC F1). Socket.IO's `volatile` drops a packet
- * whenever the transport is still writing the previous one, and that can be the newest frame:
- * the member would then show a stale image until the next op. Instead, each socket holds at most
- * one waiting frame: sent at once when the transport is writable; otherwise it replaces the
- * waiting one and goes out when the transport is ready again. Frames never queue up behind a
- * slow client, and the last one always arrives.
+ * Newest-wins delivery to one socket, for frames (SPEC F1) and relayed pointers (P2). Socket.IO's
+ * `volatile` drops a packet whenever the transport is still writing the previous one, and that
+ * can be the newest: a member would then show a stale image, or a cursor where it no longer is,
+ * until the next change. Instead, each (socket, key) holds at most one waiting payload: sent at
+ * once when the transport is writable; otherwise it replaces the waiting one and goes out when
+ * the transport is ready again. Nothing queues up behind a slow client, and the last one arrives.
  */
-import type { FrameBroadcast } from '../../lib/protocol/rooms';
 import type { RealtimeSocket } from './create-realtime-server';
 
-export type FrameSender = (socket: RealtimeSocket, frame: FrameBroadcast) => void;
+export type NewestSender<T> = (socket: RealtimeSocket, key: string, payload: T) => void;
 
-export function createFrameSender(): FrameSender {
-  const waiting = new WeakMap<RealtimeSocket, FrameBroadcast>();
+export function createNewestSender<T>(emit: (socket: RealtimeSocket, payload: T) => void): NewestSender<T> {
+  const waiting = new WeakMap<RealtimeSocket, Map<string, T>>();
 
-  const send: FrameSender = (socket, frame) => {
+  const send: NewestSender<T> = (socket, key, payload) => {
     if (!socket.connected) return;
     const conn = socket.conn;
     const transport = conn.transport;
     if (transport.writable) {
-      socket.emit('frame', frame);
+      emit(socket, payload);
       return;
     }
-    const wasWaiting = waiting.has(socket);
-    waiting.set(socket, frame);
-    if (wasWaiting) return;
+    let pending = waiting.get(socket);
+    const armed = pending !== undefined;
+    if (!pending) {
+      pending = new Map();
+      waiting.set(socket, pending);
+    }
+    pending.set(key, payload);
+    if (armed) return;
     // 'ready': the websocket finished its write, or a polling request arrived; 'upgrade': the
-    // transport changed under us. Either way, try again with whatever frame is newest by then.
+    // transport changed under us. Either way, try again with whatever is newest by then.
     const retry = () => {
       transport.off('ready', retry);
       conn.off('upgrade', retry);
       const newest = waiting.get(socket);
       waiting.delete(socket);
-      if (newest) send(socket, newest);
+      for (const [k, p] of newest ?? []) send(socket, k, p);
     };
     transport.on('ready', retry);
     conn.on('upgrade', retry);

@@ -1,7 +1,8 @@
 /**
  * The `presence:*` domain: each member's pointer and probe latent, relayed to the others
- * volatile and at most once per POINTER_INTERVAL_MS per member, trailing-edge, so the last
- * position always arrives (SPEC P2). Ephemeral: no ack, bad payloads are dropped.
+ * newest-wins (../newest-sender.ts) and at most once per POINTER_INTERVAL_MS per member,
+ * trailing-edge, so the last position always arrives (SPEC P2). Ephemeral: no ack, bad payloads
+ * are dropped.
  */
 import { POINTER_INTERVAL_MS, PointerSchema, type Pointer } from '../../../lib/protocol/rooms';
 import { roomChannel, type RealtimeContext, type RealtimeSocket } from '../create-realtime-server';
@@ -15,7 +16,11 @@ export function registerPresenceHandlers(socket: RealtimeSocket, ctx: RealtimeCo
     const m = socket.data.membership;
     if (!m || !ctx.rooms.get(m.roomId)?.members.has(m.memberId)) return;
     lastSentAt = performance.now();
-    socket.to(roomChannel(m.roomId)).volatile.emit('presence:pointer', { ...pointer, memberId: m.memberId });
+    const relayed = { ...pointer, memberId: m.memberId };
+    for (const id of ctx.io.sockets.adapter.rooms.get(roomChannel(m.roomId)) ?? []) {
+      const other = ctx.io.sockets.sockets.get(id);
+      if (other && other !== socket) ctx.sendPointer(other, m.memberId, relayed);
+    }
   }
 
   socket.on('presence:pointer', (payload: unknown) => {
