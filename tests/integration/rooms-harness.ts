@@ -15,6 +15,7 @@ import { openDatabase, type Database } from '../../server/db/open-database';
 import { createEngineClient } from '../../server/inference/engine-client';
 import type { EngineClient } from '../../server/inference/engine-protocol';
 import { BUILTIN_RANDOM_DCGAN_ID } from '../../server/inference/model-registry';
+import type { Logger } from '../../server/logger';
 import { makeTempDir } from './support/temp-dir';
 
 export const MODEL = BUILTIN_RANDOM_DCGAN_ID;
@@ -51,6 +52,14 @@ export class Harness {
   database!: Database;
   server!: RunningServer;
   private clients: TestClient[] = [];
+  /** Everything the server logged, at debug level, as text (tests check tokens never appear). */
+  readonly logText: string[] = [];
+  private readonly logger: Logger = (() => {
+    const at = (level: string) => (msg: string, extra?: unknown) => {
+      this.logText.push(`${level} ${msg} ${extra instanceof Error ? `${extra.message} ${extra.stack ?? ''}` : JSON.stringify(extra) ?? ''}`);
+    };
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  })();
 
   get dbDir(): string {
     return join(this.tmp.dir, 'db');
@@ -59,7 +68,7 @@ export class Harness {
   async start(): Promise<void> {
     this.engine ??= await createEngineClient({ backend: env().TF_BACKEND });
     this.database = await openDatabase(this.dbDir);
-    this.server = await startServer({ port: 0, engine: this.engine, database: this.database });
+    this.server = await startServer({ port: 0, engine: this.engine, database: this.database, logger: this.logger });
   }
 
   /** Closes the server and the database, keeping the data directory and the engine. */

@@ -42,6 +42,16 @@ describe('J: create and join', () => {
     const dump = JSON.stringify(await h.database.rows(sql`select * from capability_tokens`));
     expect(dump).not.toContain(editorToken);
     expect(dump).not.toContain(viewerToken);
+    // Used, misused and revoked: the server's debug log never shows a token.
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const x = await h.client();
+    await joinRoom(x.socket, { roomId, token: viewerToken.slice(1), name: 'X' });
+    await joinRoom(x.socket, { roomId: 'AAAAAAAAAAAA', token: editorToken, name: 'X' });
+    const rotated = await revokeLink(a.socket, 'viewer');
+    await leaveRoom(a.socket);
+    expect(h.logText.length).toBeGreaterThan(0);
+    const log = h.logText.join('\n');
+    for (const t of [editorToken, viewerToken, rotated.ok ? rotated.data.token : 'none']) expect(log).not.toContain(t);
   });
 
   it('J1: an unknown model is not-found and creates nothing', async () => {
