@@ -2,9 +2,11 @@
  * The rooms' database access: room rows, hashed capability tokens, the op log and bookmarks.
  * The op log is the source of truth: row 0 holds the initial state, every later row the op and
  * the state it produced, so a room reloads (undo history included) without re-resolving any
- * bookmark or direction an op referred to. `rooms.state`/`version` mirror the latest row.
+ * bookmark or direction an op referred to. Every CHECKPOINT_EVERY versions a row also carries
+ * the undo stack, so a load reads from the last checkpoint on, not the whole session.
+ * `rooms.state`/`version` mirror the latest row.
  */
-import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, or } from 'drizzle-orm';
 import type { LatentOp, LatentOpKind, Role } from '../../lib/protocol/rooms';
 import type { Database } from '../db/open-database';
 import * as schema from '../db/schema';
@@ -23,12 +25,21 @@ export interface StoredOp {
   kind: LatentOpKind | 'create';
   op?: LatentOp;
   state: StoredState;
+  /** The undo stack after this op (oldest first), on checkpoint rows only. */
+  undo?: StoredState[];
 }
+
+/**
+ * Versions that are multiples of this carry a checkpoint. At 100 undo states of 64 floats a
+ * checkpoint is ~130 KB of JSON; every 256 ops keeps that under 1 KB per op on average, and
+ * bounds a load to 256 rows plus one.
+ */
+export const CHECKPOINT_EVERY = 256;
 
 export interface LoadedRoom {
   id: string;
   modelId: string;
-  /** Rows in version order, starting with version 0 (kind 'create'). */
+  /** Rows in version order, from the last checkpoint (version 0, kind 'create', at first). */
   log: { version: number; entry: StoredOp }[];
   bookmarks: { id: string; name: string; z: number[]; createdBy: string | null }[];
   directions: { id: string; vector: number[] }[];
@@ -119,10 +130,11 @@ export function createRoomStore(database: Database) {
     async loadRoom(roomId: string): Promise<LoadedRoom | undefined> {
       const [room] = await db.select().from(schema.rooms).where(eq(schema.rooms.id, roomId));
       if (!room) return undefined;
+      const from = room.version - (room.version % CHECKPOINT_EVERY);
       const ops = await db
         .select({ version: schema.roomOps.version, op: schema.roomOps.op })
         .from(schema.roomOps)
-        .where(eq(schema.roomOps.roomId, roomId))
+        .where(and(eq(schema.roomOps.roomId, roomId), gte(schema.roomOps.version, from)))
         .orderBy(asc(schema.roomOps.version));
       const bookmarks = await db
         .select({ id: schema.bookmarks.id, name: schema.bookmarks.name, z: schema.bookmarks.z, createdBy: schema.bookmarks.createdBy })

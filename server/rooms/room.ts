@@ -9,7 +9,7 @@ import type { Bookmark, FrameBroadcast, LatentOp, LatentStateBroadcast, Member, 
 import type { Logger } from '../logger';
 import { coalesce, type Coalescer } from './coalesce';
 import { advance, applyOp, initialHistory, type LatentHistory, type OpContext } from './room-state';
-import { fromStored, toStored, type LoadedRoom, type RoomStore, type StoredOp } from './room-store';
+import { CHECKPOINT_EVERY, fromStored, toStored, type LoadedRoom, type RoomStore, type StoredOp } from './room-store';
 
 /** Member colours, assigned lowest-free-first (from Sasha Trubetskoy's 20 distinct colours). */
 export const MEMBER_COLORS = [
@@ -74,8 +74,11 @@ export class Room {
     this.id = loaded.id;
     this.modelId = loaded.modelId;
     const [first, ...rest] = loaded.log;
-    if (!first || first.version !== 0) throw new Error(`room ${loaded.id} has no initial state`);
-    let history = initialHistory(fromStored(first.entry.state));
+    if (!first || (first.version !== 0 && !first.entry.undo)) throw new Error(`room ${loaded.id}: the op log does not start at a checkpoint`);
+    let history: LatentHistory = {
+      ...initialHistory(fromStored(first.entry.state), first.version),
+      undo: (first.entry.undo ?? []).map(fromStored),
+    };
     for (const { version, entry } of rest) {
       if (version !== history.version + 1 || entry.kind === 'create') throw new Error(`room ${loaded.id}: op log gap at ${version}`);
       history = advance(history, entry.kind, fromStored(entry.state));
@@ -146,9 +149,11 @@ export class Room {
     const next = applyOp(this.history, op, this.context);
     this.history = next;
     const state = toStored(next.current);
+    const entry: StoredOp = { kind: op.kind, op, state };
+    if (next.version % CHECKPOINT_EVERY === 0) entry.undo = next.undo.map(toStored);
     const broadcast: LatentStateBroadcast = { version: next.version, ...state, by: memberId, kind: op.kind };
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ version: next.version, memberId, entry: { kind: op.kind, op, state }, broadcast, history: next, resolve, reject });
+      this.pending.push({ version: next.version, memberId, entry, broadcast, history: next, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
