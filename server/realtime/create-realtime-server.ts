@@ -135,7 +135,12 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     registerLatentHandlers(socket, ctx);
     registerPresenceHandlers(socket, ctx);
     limitRate(socket);
-    if (socket.recovered) void resumeMembership(socket, ctx);
+    if (socket.recovered) {
+      // Packets the client buffered while away arrive right after the reconnect; they wait until
+      // the member is back in its room, in order, instead of meeting `not-joined` (SPEC R1).
+      const resumed = resumeMembership(socket, ctx);
+      socket.use((_packet, next) => void resumed.then(() => next()));
+    }
     socket.on('disconnect', (reason) => deps.logger.debug(`socket ${socket.id} disconnected: ${reason}`));
   });
   return { io, rooms };

@@ -27,15 +27,36 @@ describe('R: reconnect and restart', () => {
     await a.waitFor('room:member-left', (m) => m.memberId === b.snapshot.memberId);
     expect(await sendOp(a.socket, { kind: 'psi', psi: 0.25 })).toEqual({ ok: true, data: { version: 2 } });
 
+    // An op B sends while away is buffered by the client and applied once B is back.
+    const buffered = sendOp(b.socket, { kind: 'random', seed: 5 });
+
     const snapshot = await b.waitFor('room:snapshot');
     expect(b.socket.recovered).toBe(true);
     expect(b.socket.id).toBe(idBefore);
     expect(snapshot).toMatchObject({ roomId, version: 2, psi: 0.25, memberId: b.snapshot.memberId, role: 'editor' });
     expect(snapshot.members.map((m) => m.memberId).sort()).toEqual([a.snapshot.memberId, b.snapshot.memberId].sort());
     expect(await a.waitFor('room:member-joined', (m) => m.memberId === b.snapshot.memberId)).toMatchObject({ name: 'Bo' });
+    expect(await buffered).toEqual({ ok: true, data: { version: 3 } });
     // B continues as the same member.
-    expect(await sendOp(b.socket, { kind: 'random', seed: 2 })).toEqual({ ok: true, data: { version: 3 } });
-    expect(await a.waitFor('latent:state', (s) => s.version === 3)).toMatchObject({ by: b.snapshot.memberId });
+    expect(await sendOp(b.socket, { kind: 'random', seed: 2 })).toEqual({ ok: true, data: { version: 4 } });
+    expect(await a.waitFor('latent:state', (s) => s.version === 4)).toMatchObject({ by: b.snapshot.memberId });
+  });
+
+  it('R1: ops a lone member buffered while away wait for its room to reload, then apply in order', async () => {
+    const { roomId, editorToken } = await h.room();
+    const b = await h.member(roomId, editorToken, 'Bo');
+    expect(await sendOp(b.socket, { kind: 'random', seed: 1 })).toMatchObject({ ok: true });
+    await b.waitFor('latent:state', (s) => s.version === 1);
+    // Alone, B's drop evicts the room; its recovery has to load it again from the database.
+    const dropped = new Promise<void>((resolve) => b.socket.once('disconnect', () => resolve()));
+    b.socket.io.engine.close();
+    await dropped;
+    const buffered = [sendOp(b.socket, { kind: 'random', seed: 2 }), sendOp(b.socket, { kind: 'psi', psi: 0.5 })];
+    expect(await Promise.all(buffered)).toEqual([
+      { ok: true, data: { version: 2 } },
+      { ok: true, data: { version: 3 } },
+    ]);
+    expect(b.socket.recovered).toBe(true);
   });
 
   it('J6, R1: a member whose link is revoked while it is away is refused at recovery', async () => {
