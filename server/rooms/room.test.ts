@@ -37,7 +37,8 @@ function setup() {
   const room = new Room(loaded, { latentDim: 3, imageShape: [1, 1, 1] }, {
     store,
     outbox: { state: (s) => states.push(s), frame: (f) => frames.push(f), bookmark: () => undefined },
-    renderFrame: async () => ({ width: 1, height: 1, channels: 1, format: 'png', data: new Uint8Array(1) }),
+    // The "image" is the z it was decoded from, so a test can tell which state a frame shows.
+    renderFrame: async (_m, z) => ({ width: 1, height: 1, channels: 1, format: 'png', data: Uint8Array.from(z) }),
     logger: silentLogger,
   });
   const tick = () => new Promise((r) => setImmediate(r));
@@ -103,6 +104,13 @@ describe('Room', () => {
     expect(await next).toBe(2);
     expect(t.states.at(-1)).toMatchObject({ version: 2, z: [1, 1, 1], psi: 1 });
     expect(t.room.snapshot('x', 'viewer')).toMatchObject({ version: 2, z: [1, 1, 1], psi: 1 });
+    // Frames only of durable states: version 2 shows [1, 1, 1], never the refused [2, 2, 2].
+    await t.room.settle();
+    expect(t.frames.map((f) => [f.version, Array.from(f.data as Uint8Array)])).toEqual([
+      [0, [0, 0, 0]],
+      [1, [1, 1, 1]],
+      [2, [1, 1, 1]],
+    ]);
   });
 });
 

@@ -84,6 +84,7 @@ export class Room {
       history = advance(history, entry.kind, fromStored(entry.state));
     }
     this.history = this.durable = history;
+    this.epochOf.set(history, this.epoch);
     for (const b of loaded.bookmarks) {
       const vector = Float32Array.from(b.z);
       this.bookmarks.set(b.id, { id: b.id, name: b.name, z: Array.from(vector), createdBy: b.createdBy ?? '', vector });
@@ -152,10 +153,14 @@ export class Room {
     const entry: StoredOp = { kind: op.kind, op, state };
     if (next.version % CHECKPOINT_EVERY === 0) entry.undo = next.undo.map(toStored);
     const broadcast: LatentStateBroadcast = { version: next.version, ...state, by: memberId, kind: op.kind };
-    return new Promise<number>((resolve, reject) => {
+    const acked = new Promise<number>((resolve, reject) => {
       this.pending.push({ version: next.version, memberId, entry, broadcast, history: next, resolve, reject });
       this.flushing ??= this.flush();
     });
+    // Decode while the op log write runs; the frame goes out once its version is durable.
+    this.epochOf.set(next, this.epoch);
+    this.renders.request(next);
+    return acked;
   }
 
   /**
@@ -178,6 +183,8 @@ export class Room {
         const refused = [...batch, ...this.pending];
         this.pending = [];
         this.history = this.durable;
+        this.epoch += 1; // the refused versions will be reused by other states
+        this.settleDurabilityWaiters();
         for (const p of refused) p.reject(new Error('op log write failed'));
         break;
       }
@@ -186,7 +193,7 @@ export class Room {
         p.resolve(p.version);
       }
       this.durable = batch[batch.length - 1]!.history;
-      this.renders.request(this.durable);
+      this.settleDurabilityWaiters();
     }
     this.flushing = undefined;
   }
@@ -200,10 +207,36 @@ export class Room {
     return bookmark;
   }
 
+  private durabilityWaiters: { version: number; resolve(durable: boolean): void }[] = [];
+  /** Bumped by every rollback: a state applied before it may share a version with one after. */
+  private epoch = 0;
+  private readonly epochOf = new WeakMap<LatentHistory, number>();
+
+  /** True once `version` is durable; false if the write failed and that state was rolled back. */
+  private whenDurable(version: number): Promise<boolean> {
+    if (this.durable.version >= version) return Promise.resolve(true);
+    return new Promise((resolve) => this.durabilityWaiters.push({ version, resolve }));
+  }
+
+  /** After every write outcome; synchronous with the rollback, before a version can be reused. */
+  private settleDurabilityWaiters(): void {
+    const waiting: typeof this.durabilityWaiters = [];
+    for (const w of this.durabilityWaiters) {
+      if (this.durable.version >= w.version) w.resolve(true);
+      else if (this.history.version < w.version) w.resolve(false);
+      else waiting.push(w);
+    }
+    this.durabilityWaiters = waiting;
+  }
+
   private async render(history: LatentHistory): Promise<void> {
     if (this.lastFrame && this.lastFrame.version >= history.version) return;
     const { z, psi } = history.current;
     const frame = { version: history.version, ...(await this.deps.renderFrame(this.modelId, z, psi)) };
+    // Members only see frames of versions they have been told about (SPEC O1, F1), and only of
+    // the state that version names (not one rolled back while this decode ran).
+    if (this.epochOf.get(history) !== this.epoch) return;
+    if (!(await this.whenDurable(frame.version))) return;
     if (this.lastFrame && this.lastFrame.version >= frame.version) return;
     this.lastFrame = frame;
     this.deps.outbox.frame(frame);
