@@ -4,9 +4,10 @@
  * the state it produced, so a room reloads (undo history included) without re-resolving any
  * bookmark or direction an op referred to. Every CHECKPOINT_EVERY versions a row also carries
  * the undo stack, so a load reads from the last checkpoint on, not the whole session.
- * `rooms.state`/`version` mirror the latest row.
+ * `rooms.state`/`version` mirror the latest row once the room goes idle (evicted) or the server
+ * stops: a convenience for reading rooms, never what a load trusts.
  */
-import { and, asc, eq, gt, gte, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, max, or } from 'drizzle-orm';
 import type { LatentOp, LatentOpKind, Role } from '../../lib/protocol/rooms';
 import type { Database } from '../db/open-database';
 import * as schema from '../db/schema';
@@ -130,7 +131,13 @@ export function createRoomStore(database: Database) {
     async loadRoom(roomId: string): Promise<LoadedRoom | undefined> {
       const [room] = await db.select().from(schema.rooms).where(eq(schema.rooms.id, roomId));
       if (!room) return undefined;
-      const from = room.version - (room.version % CHECKPOINT_EVERY);
+      // The op log, not rooms.version (a snapshot saved when the room goes idle), says how far it goes.
+      const [last] = await db
+        .select({ version: max(schema.roomOps.version) })
+        .from(schema.roomOps)
+        .where(eq(schema.roomOps.roomId, roomId));
+      const latest = last?.version ?? 0;
+      const from = latest - (latest % CHECKPOINT_EVERY);
       const ops = await db
         .select({ version: schema.roomOps.version, op: schema.roomOps.op })
         .from(schema.roomOps)
@@ -154,19 +161,25 @@ export function createRoomStore(database: Database) {
       };
     },
 
-    /** Appends ops (consecutive versions) and moves rooms.state/version to the last, atomically. */
+    /**
+     * Appends ops (consecutive versions) in one multi-row INSERT, atomic on its own. No
+     * transaction and no rooms update per write: on embedded PGlite (which runs on this thread)
+     * an INSERT costs ~1.0 ms against ~2.6 ms for BEGIN, INSERT, UPDATE rooms, COMMIT, and 10
+     * rows in one INSERT ~2.5 ms (measured, 64-float states).
+     */
     async appendOps(roomId: string, entries: { version: number; memberId: string; entry: StoredOp }[]): Promise<void> {
-      const last = entries[entries.length - 1];
-      if (!last) return;
-      await db.transaction(async (tx) => {
-        await tx
-          .insert(schema.roomOps)
-          .values(entries.map((e) => ({ roomId, version: e.version, memberId: e.memberId, op: { ...e.entry } })));
-        await tx
-          .update(schema.rooms)
-          .set({ state: { ...last.entry.state }, version: last.version, updatedAt: new Date() })
-          .where(eq(schema.rooms.id, roomId));
-      });
+      if (entries.length === 0) return;
+      await db
+        .insert(schema.roomOps)
+        .values(entries.map((e) => ({ roomId, version: e.version, memberId: e.memberId, op: { ...e.entry } })));
+    },
+
+    /** Mirrors the latest state into rooms.state/version (when a room goes idle or the server stops). */
+    async saveSnapshot(roomId: string, version: number, state: StoredState): Promise<void> {
+      await db
+        .update(schema.rooms)
+        .set({ state: { ...state }, version, updatedAt: new Date() })
+        .where(eq(schema.rooms.id, roomId));
     },
 
     async insertBookmark(b: { roomId: string; modelId: string; name: string; z: number[]; createdBy: string }): Promise<string> {

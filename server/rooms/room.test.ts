@@ -24,6 +24,7 @@ function setup() {
       }
       written.push(entries.map(({ version, entry }) => ({ version, entry })));
     },
+    saveSnapshot: async () => undefined,
   } as unknown as RoomStore;
   const states: LatentStateBroadcast[] = [];
   const frames: FrameBroadcast[] = [];
@@ -123,6 +124,7 @@ describe('Room reload from a checkpoint', () => {
       appendOps: async (_id: string, entries: { version: number; entry: StoredOp }[]) => {
         for (const e of entries) rows.push({ version: e.version, entry: JSON.parse(JSON.stringify(e.entry)) as StoredOp });
       },
+      saveSnapshot: async () => undefined,
     } as unknown as RoomStore;
     const deps = {
       store,

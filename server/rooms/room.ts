@@ -242,9 +242,23 @@ export class Room {
     this.deps.outbox.frame(frame);
   }
 
-  /** Waits for pending writes and renders (before eviction, or a clean shutdown). */
+  private savedSnapshotVersion = -1;
+
+  /**
+   * Waits for pending writes and renders, then mirrors the state into rooms.state (before
+   * eviction, or a clean shutdown).
+   */
   async settle(): Promise<void> {
     while (this.flushing) await this.flushing;
     await this.renders.idle();
+    const { version, current } = this.durable;
+    if (version !== this.savedSnapshotVersion) {
+      try {
+        await this.deps.store.saveSnapshot(this.id, version, toStored(current));
+        this.savedSnapshotVersion = version;
+      } catch (err) {
+        this.deps.logger.warn(`room ${this.id}: could not save its snapshot (the op log has it)`, err);
+      }
+    }
   }
 }

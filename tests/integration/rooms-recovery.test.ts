@@ -3,8 +3,10 @@
  * the restart closes the server and its embedded database and starts both again on the same
  * data directory.
  */
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinRoom, revokeLink, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import * as schema from '../../server/db/schema';
 import { Harness, vector } from './rooms-harness';
 
 const h = new Harness();
@@ -92,6 +94,9 @@ describe('R: reconnect and restart', () => {
 
     await h.stopServer();
     await h.start();
+    // The room went idle when the server stopped: its snapshot row caught up with the op log.
+    const [row] = await h.database.db.select().from(schema.rooms).where(eq(schema.rooms.id, roomId));
+    expect(row).toMatchObject({ version: 12, state: { z: before.z, psi: 0.5, classLabel: null } });
 
     const b = await h.member(roomId, viewerToken, 'Bo');
     expect(b.snapshot).toMatchObject({ version: 12, z: before.z, psi: 0.5, classLabel: null });
