@@ -297,20 +297,14 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   const N = c.batchSize * c.outHeight * c.outWidth;
   const rowLen = c.filterHeight * c.filterWidth * c.inChannels;
 
-  let cols: TensorInfo;
-  const isPointwise = c.filterHeight === 1 && c.filterWidth === 1 && c.strideHeight === 1 && c.strideWidth === 1
-    && c.padInfo.top === 0 && c.padInfo.left === 0;
-  if (isPointwise) {
-    cols = view(x, [N, rowLen]); // x itself is the im2col matrix
-  } else {
-    cols = backend.makeOutput([N, rowLen], 'float32');
-    im2col(heapF32(backend, x), heapF32(backend, cols), c);
-  }
+  // Reached only with negative padding; a 1×1 stride-1 filter never needs any, so x is never
+  // its own im2col matrix here.
+  const cols = backend.makeOutput([N, rowLen], 'float32');
+  im2col(heapF32(backend, x), heapF32(backend, cols), c);
   const dyT = transpose2d(backend, view(dy, [N, c.outChannels])); // [Co, N]
   const dWT = matMul2d(backend, dyT, cols); // [1, Co, rowLen]
   const dW = transpose2d(backend, view(dWT, [c.outChannels, rowLen])); // [rowLen, Co]
-  dispose(backend, dyT, dWT);
-  if (!isPointwise) dispose(backend, cols);
+  dispose(backend, dyT, dWT, cols);
   return view(dW, filterShape);
 }
 
