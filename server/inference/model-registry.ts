@@ -18,8 +18,11 @@ export const BUILTIN_RANDOM_DCGAN_SEED = 1;
 
 export interface LoadedModel {
   readonly summary: ModelSummary & { trained: boolean; imageShape: [number, number, number] };
-  /** Pixels in [0, 1], [count, h, w, c], for z [count, latentDim]. Tidy: returns one new tensor. */
-  decode(z: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * Pixels in [0, 1], [count, h, w, c], for z [count, latentDim] and, for conditional models, one
+   * int32 class label per latent. Tidy: returns one new tensor.
+   */
+  decode(z: tf.Tensor2D, classes?: tf.Tensor1D): tf.Tensor4D;
   dispose(): void;
 }
 
