@@ -20,4 +20,31 @@ describe('env', () => {
     expect(() => parseEnv({ PORT: '70000' })).toThrow();
     expect(parseEnv({ TF_BACKEND: 'cpu', PORT: '0' })).toMatchObject({ TF_BACKEND: 'cpu', PORT: 0 });
   });
+
+  it('has the realtime limits and decode batching by default, and validates them', () => {
+    expect(parseEnv({})).toMatchObject({
+      DECODE_MAX_BATCH: 32,
+      DECODE_MAX_WAIT_MS: 0,
+      RATE_LIMIT_OPS_PER_S: 60,
+      RATE_LIMIT_OPS_BURST: 120,
+      MAX_PAYLOAD_BYTES: 65536,
+      ALLOWED_ORIGINS: [],
+    });
+    expect(parseEnv({ DECODE_MAX_BATCH: '1', DECODE_MAX_WAIT_MS: '2.5' })).toMatchObject({ DECODE_MAX_BATCH: 1, DECODE_MAX_WAIT_MS: 2.5 });
+    expect(() => parseEnv({ DECODE_MAX_BATCH: '0' })).toThrow();
+    expect(() => parseEnv({ DECODE_MAX_WAIT_MS: '-1' })).toThrow();
+    expect(() => parseEnv({ RATE_LIMIT_OPS_PER_S: '0' })).toThrow();
+    expect(() => parseEnv({ MAX_PAYLOAD_BYTES: '10' })).toThrow();
+  });
+
+  it('ALLOWED_ORIGINS takes exact http(s) origins, comma-separated, and refuses anything else', () => {
+    expect(parseEnv({ ALLOWED_ORIGINS: ' https://lab.example.org, http://localhost:3001/ ' }).ALLOWED_ORIGINS).toEqual([
+      'https://lab.example.org',
+      'http://localhost:3001',
+    ]);
+    expect(() => parseEnv({ ALLOWED_ORIGINS: 'https://lab.example.org/app' })).toThrow(/not an origin/);
+    expect(() => parseEnv({ ALLOWED_ORIGINS: 'lab.example.org' })).toThrow(/not an origin/);
+    expect(() => parseEnv({ ALLOWED_ORIGINS: 'ftp://lab.example.org' })).toThrow(/not an origin/);
+    expect(() => parseEnv({ ALLOWED_ORIGINS: '*' })).toThrow(/not an origin/);
+  });
 });

@@ -7,6 +7,26 @@ import { z } from 'zod';
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/** `https://example.org,http://localhost:3001` → exact origins (scheme, host, port; no path). */
+const OriginListSchema = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const origins: string[] = [];
+    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      let origin: string | undefined;
+      try {
+        const url = new URL(item);
+        if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === item.replace(/\/$/, '').toLowerCase()) origin = url.origin;
+      } catch {
+        // reported below
+      }
+      if (origin) origins.push(origin);
+      else ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin like https://example.org or http://localhost:3001` });
+    }
+    return origins;
+  });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Port of the HTTP server (Next.js and Socket.IO). 0 picks a free port. */
@@ -22,6 +42,21 @@ const EnvSchema = z.object({
   /** Force one TF.js backend instead of the ladder tensorflow-gpu → tensorflow → wasm → cpu. */
   TF_BACKEND: z.enum(BACKEND_NAMES).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Most latents the engine decodes in one call (dynamic batching across rooms; 1 turns it off). */
+  DECODE_MAX_BATCH: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Longest an idle engine waits for more decode requests to batch, ms (0: the same turn's only). */
+  DECODE_MAX_WAIT_MS: z.coerce.number().min(0).max(1000).default(0),
+  /** Per-socket budget of acked requests (ops, joins, bookmarks): sustained rate per second. */
+  RATE_LIMIT_OPS_PER_S: z.coerce.number().positive().max(100_000).default(60),
+  /** Per-socket budget of acked requests: burst (token-bucket capacity). */
+  RATE_LIMIT_OPS_BURST: z.coerce.number().int().min(1).max(100_000).default(120),
+  /** Largest inbound Socket.IO message, bytes; a larger one closes the connection. */
+  MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /**
+   * Browser origins allowed to open a socket besides the server's own (comma-separated, exact
+   * origins). Empty: same origin only.
+   */
+  ALLOWED_ORIGINS: OriginListSchema,
   /** Tests: a PostgreSQL server whose `test` database the repository tests may create databases from. */
   TEST_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Tests: `1` turns "service unreachable, skipped" into a failure (CI sets it). */

@@ -11,7 +11,7 @@ import type { Database } from './db/open-database';
 import { collectHealth } from './http/health';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
-import { createRealtimeServer, type RealtimeServer } from './realtime/create-realtime-server';
+import { createRealtimeServer, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
 import type { RoomRegistry } from './rooms/registry';
 
 export interface StartServerOptions {
@@ -21,6 +21,8 @@ export interface StartServerOptions {
   engine: EngineClient;
   database: Database;
   logger?: Logger;
+  /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
+  limits?: Partial<RealtimeLimits>;
   /**
    * Serve the Next.js app from `dir` (dev: compile on demand; otherwise the `.next` build).
    * Omitted: only the API and Socket.IO are served, other paths answer 404.
@@ -83,6 +85,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     database: opts.database,
     logger,
     version: APP_VERSION,
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   const config = env();
   const logger = createLogger(config.LOG_LEVEL);
 
-  const engine = await createEngineClient({ backend: config.TF_BACKEND, modelDir: config.MODEL_DIR });
+  const engine = await createEngineClient({
+    backend: config.TF_BACKEND,
+    modelDir: config.MODEL_DIR,
+    decodeBatch: { maxBatch: config.DECODE_MAX_BATCH, maxWaitMs: config.DECODE_MAX_WAIT_MS },
+  });
   const database = await openDatabase(config.DATABASE_URL || join(config.DATA_DIR, 'db'));
   const server = await startServer({
     port: config.PORT,
@@ -25,6 +29,12 @@ async function main(): Promise<void> {
     engine,
     database,
     logger,
+    limits: {
+      requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
+      requestBurst: config.RATE_LIMIT_OPS_BURST,
+      maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+      allowedOrigins: config.ALLOWED_ORIGINS,
+    },
     next: { dev: config.NODE_ENV !== 'production', dir: ROOT_DIR },
   });
 

@@ -9,13 +9,15 @@
  * With no backend forced, a child process is used when a tfjs-node package is installed (the
  * ladder would pick it), a worker thread otherwise.
  *
- * Requests carry ids and are answered in order. A failed request rejects with the host's message;
- * a crashed or exited host rejects every pending request, and every later one.
+ * Requests carry ids; decodes are batched across callers in the host (./decode-batcher.ts), so
+ * answers may come out of order. A failed request rejects with the host's message; a crashed or
+ * exited host rejects every pending request, and every later one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { env, type BackendName } from '../../lib/env';
+import type { DecodeBatchOptions, DecodeBatchStats } from './decode-batcher';
 import type { EngineClient, EngineInfo, ModelSummary } from './engine-protocol';
 import {
   isHostEvent,
@@ -44,6 +46,8 @@ export interface EngineClientOptions {
   host?: EngineHostKind;
   /** Enables `crashForTest()`. Tests only. */
   testHooks?: boolean;
+  /** Dynamic batching of decodes in the host; default DECODE_MAX_BATCH and DECODE_MAX_WAIT_MS. */
+  decodeBatch?: DecodeBatchOptions;
 }
 
 /** Where an engine runs. */
@@ -52,8 +56,10 @@ export type EngineHostKind = 'thread' | 'process';
 /** EngineClient plus what benches and tests use. */
 export interface LocalEngineClient extends EngineClient {
   readonly hostKind: EngineHostKind;
-  /** Same as `decode`, with the host's own time for the decode (ms, without messaging). */
-  decodeTimed(modelId: string, z: Float32Array, count: number): Promise<DecodeResult>;
+  /** Same as `decode`, with the host's own time for the decode call (ms, without messaging) and its batch size. */
+  decodeTimed(modelId: string, z: Float32Array, count: number, classes?: Int32Array): Promise<DecodeResult>;
+  /** Decode calls, jobs and latents the host's batcher has run so far. */
+  decodeStats(): Promise<DecodeBatchStats>;
   /** Trains a fresh, seeded model for `steps` steps on MNIST in the engine; losses and timings. */
   trainSteps(params: TrainStepsParams): Promise<TrainStepsResult>;
   /** Makes the host die with an uncaught exception (only with `testHooks`). */
@@ -175,6 +181,7 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
     backend,
     modelDir: opts.modelDir ?? env().MODEL_DIR,
     testHooks: opts.testHooks ?? false,
+    decodeBatch: opts.decodeBatch ?? { maxBatch: env().DECODE_MAX_BATCH, maxWaitMs: env().DECODE_MAX_WAIT_MS },
   };
   const hostKind = opts.host ?? engineHostKind(backend);
   if (hostKind === 'thread' && backend && NATIVE_BACKENDS.includes(backend)) {
@@ -254,15 +261,20 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
     });
   }
 
-  function decodeTimed(modelId: string, z: Float32Array, count: number): Promise<DecodeResult> {
+  function decodeTimed(modelId: string, z: Float32Array, count: number, classes?: Int32Array): Promise<DecodeResult> {
     if (!(z instanceof Float32Array)) return Promise.reject(new TypeError('decode: z must be a Float32Array'));
+    if (classes !== undefined && !(classes instanceof Int32Array)) {
+      return Promise.reject(new TypeError('decode: classes must be an Int32Array'));
+    }
+    // Labels are a few bytes: copied, the caller keeps them.
+    const labels = classes === undefined ? {} : { classes: classes.slice() };
     if (hostKind === 'thread') {
       // Move the caller's buffer when it is all z; a view into a larger buffer is copied (moving
       // it would detach the caller's other data).
       const moved = ownsWholeBuffer(z) ? z : z.slice();
-      return request('decode', { modelId, z: moved, count }, [moved.buffer as ArrayBuffer]);
+      return request('decode', { modelId, z: moved, count, ...labels }, [moved.buffer as ArrayBuffer]);
     }
-    const sent = request('decode', { modelId, z, count });
+    const sent = request('decode', { modelId, z, count, ...labels });
     if (ownsWholeBuffer(z)) detach(z.buffer as ArrayBuffer); // the IPC message is already serialised
     return sent;
   }
@@ -272,10 +284,11 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
     hostKind,
     models: () => request('models', {}) as Promise<ModelSummary[]>,
     decodeTimed,
-    decode: async (modelId, z, count) => {
-      const { pixels, shape } = await decodeTimed(modelId, z, count);
+    decode: async (modelId, z, count, classes) => {
+      const { pixels, shape } = await decodeTimed(modelId, z, count, classes);
       return { pixels, shape };
     },
+    decodeStats: () => request('decodeStats', {}),
     memory: () => request('memory', {}),
     trainSteps: (params) => request('trainSteps', { params }),
     crashForTest: () => request('crash', {}),

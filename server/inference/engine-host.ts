@@ -1,18 +1,20 @@
 /**
  * The engine side of an EngineClient, independent of the transport: starts the TF.js engine,
- * loads the model registry, and answers requests one at a time, in arrival order. worker.ts
- * wires it to a worker_threads port or to child-process IPC.
+ * loads the model registry, and answers requests one at a time, in arrival order, except
+ * decodes, which are checked on arrival and then batched across callers (./decode-batcher.ts:
+ * requests for one model that wait together become one decode call). worker.ts wires it to a
+ * worker_threads port or to child-process IPC.
  *
  * Errors become `{ ok: false, error }` responses with a message meant for the caller (the
  * realtime process decides what, if anything, reaches a user).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from './engine';
+import { createDecodeBatcher, DEFAULT_DECODE_BATCH, type DecodeJob } from './decode-batcher';
 import { createModelRegistry, type ModelRegistry } from './model-registry';
 import {
   MAX_DECODE_COUNT,
   MAX_TRAIN_STEPS,
-  type DecodeResult,
   type EngineHostOptions,
   type EngineRequest,
   type EngineResponse,
@@ -47,8 +49,31 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
   let mnistTrain: MnistSet | undefined;
   // One request at a time: a decode never interleaves with another request's tensors.
   let queue: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(task: () => T | Promise<T>): Promise<T> {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  }
 
-  function decode(modelId: unknown, z: unknown, count: unknown): DecodeResult {
+  const batcher = createDecodeBatcher({
+    options: opts.decodeBatch ?? DEFAULT_DECODE_BATCH,
+    exclusive,
+    decode: (modelId, z, count, classes) => {
+      const model = registry.get(modelId)!;
+      const { latentDim, imageShape } = model.summary;
+      const out = tf.tidy(() =>
+        model.decode(tf.tensor2d(z, [count, latentDim]), classes ? tf.tensor1d(classes, 'int32') : undefined),
+      );
+      try {
+        return { pixels: out.dataSync() as Float32Array, imageShape };
+      } finally {
+        out.dispose();
+      }
+    },
+  });
+
+  /** Checks a decode request on arrival, so a bad one fails alone and never joins a batch. */
+  function decodeJob(modelId: unknown, z: unknown, count: unknown, classes: unknown): DecodeJob {
     if (typeof modelId !== 'string') throw new RequestError('modelId must be a string');
     const model = registry.get(modelId);
     if (!model) {
@@ -57,7 +82,7 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
     }
     if (!(z instanceof Float32Array)) throw new RequestError('z must be a Float32Array');
     assertInteger('count', count, 1, MAX_DECODE_COUNT);
-    const { latentDim, imageShape } = model.summary;
+    const { latentDim } = model.summary;
     if (z.length !== count * latentDim) {
       throw new RequestError(
         `z has ${z.length} values but ${count} latent(s) of model "${modelId}" need ${count} × ${latentDim} = ${count * latentDim}`,
@@ -66,13 +91,13 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
     for (let i = 0; i < z.length; i++) {
       if (!Number.isFinite(z[i])) throw new RequestError(`z[${i}] is not a finite number`);
     }
-    const t0 = performance.now();
-    const out = tf.tidy(() => model.decode(tf.tensor2d(z, [count, latentDim])));
-    // A fresh array (the backend's own storage must not be transferred away).
-    const pixels = new Float32Array(out.dataSync());
-    out.dispose();
-    const [h, w, c] = imageShape;
-    return { pixels, shape: [count, h, w, c], ms: performance.now() - t0 };
+    if (classes === undefined) return { modelId, z, count };
+    if (!(classes instanceof Int32Array)) throw new RequestError('classes must be an Int32Array');
+    if (classes.length !== count) throw new RequestError(`classes has ${classes.length} labels but count is ${count}`);
+    for (let i = 0; i < classes.length; i++) {
+      if (classes[i]! < 0) throw new RequestError(`classes[${i}] is negative`);
+    }
+    return { modelId, z, count, classes };
   }
 
   function trainSteps(p: TrainStepsParams): TrainStepsResult {
@@ -133,9 +158,11 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
           return { response: { id, ok: true, result: { numTensors, numBytes } }, transfer: [] };
         }
         case 'decode': {
-          const result = decode(req.modelId, req.z, req.count);
+          const result = await batcher.submit(decodeJob(req.modelId, req.z, req.count, req.classes));
           return { response: { id, ok: true, result }, transfer: [result.pixels.buffer as ArrayBuffer] };
         }
+        case 'decodeStats':
+          return { response: { id, ok: true, result: batcher.stats() }, transfer: [] };
         case 'trainSteps':
           return { response: { id, ok: true, result: trainSteps(req.params) }, transfer: [] };
         case 'crash':
@@ -159,9 +186,8 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
   return {
     info,
     handle(req) {
-      const run = queue.then(() => answer(req));
-      queue = run.catch(() => undefined);
-      return run;
+      // Decodes queue in the batcher, which takes its own turn on the engine; the rest take one each.
+      return req.op === 'decode' || req.op === 'decodeStats' ? answer(req) : exclusive(() => answer(req));
     },
     dispose() {
       registry.dispose();

@@ -26,6 +26,17 @@ export interface ModelSummary {
   trained?: boolean;
   /** Shape of one decoded image, [height, width, channels]. */
   imageShape?: [number, number, number];
+  /** Display name (trained models). */
+  name?: string;
+  /** Data set it was trained on, e.g. `mnist`. */
+  dataset?: string;
+  /** Number of classes of a conditional model (decode needs a class per latent); null otherwise. */
+  numClasses?: number | null;
+  classNames?: string[];
+  /** SHA-256 of the weights file (trained models): what a bookmark records to reproduce a frame. */
+  weightsHash?: string;
+  /** Training steps (trained models). */
+  steps?: number;
 }
 
 /** What the realtime process (and tests, benches) can ask of the engine, wherever it runs. */
@@ -36,12 +47,15 @@ export interface EngineClient {
   models(): Promise<ModelSummary[]>;
   /**
    * Decodes `count` latents of `latentDim` values each (row-major in `z`, which is transferred
-   * and unusable afterwards) with the given model. Returns pixels in [0, 1], NHWC.
+   * and unusable afterwards) with the given model; `classes` holds one label per latent for
+   * conditional models. Returns pixels in [0, 1], NHWC. Concurrent requests for one model are
+   * batched in the engine (dynamic batching); each caller gets its own images.
    */
   decode(
     modelId: string,
     z: Float32Array,
     count: number,
+    classes?: Int32Array,
   ): Promise<{ pixels: Float32Array; shape: [number, number, number, number] }>;
   /** tf.memory() of the worker, for leak checks. */
   memory(): Promise<{ numTensors: number; numBytes: number }>;

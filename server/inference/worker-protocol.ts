@@ -1,12 +1,15 @@
 /**
  * The wire format between an EngineClient (engine-client.ts) and its engine host (worker.ts),
  * the same over worker_threads messages and over child-process IPC. Every request carries an id
- * that its one response repeats; requests are answered in order.
+ * that its one response repeats. Requests run one at a time, in arrival order, except decodes:
+ * those wait in the host's dynamic batcher (./decode-batcher.ts) and may be answered after a
+ * request that came later.
  *
  * Float32Array payloads are moved, not copied, between threads (transfer lists); between
  * processes they are serialised once by Node's 'advanced' (structured clone) IPC.
  */
 import type { BackendName } from '../../lib/env';
+import type { DecodeBatchOptions, DecodeBatchStats, DecodeJobResult } from './decode-batcher';
 import type { EngineInfo, ModelSummary } from './engine-protocol';
 
 /** Options the client hands to the host at start (workerData, or an env variable for a child). */
@@ -17,6 +20,8 @@ export interface EngineHostOptions {
   modelDir: string;
   /** Enables the `crash` request, for tests of crash handling only. */
   testHooks: boolean;
+  /** Dynamic batching of decode requests (max batch, max wait). */
+  decodeBatch: DecodeBatchOptions;
 }
 
 /** Largest number of latents one decode request may carry. */
@@ -47,23 +52,32 @@ export interface TrainStepsResult {
 export type EngineRequest =
   | { id: number; op: 'info' }
   | { id: number; op: 'models' }
-  | { id: number; op: 'decode'; modelId: string; z: Float32Array; count: number }
+  | {
+      id: number;
+      op: 'decode';
+      modelId: string;
+      z: Float32Array;
+      count: number;
+      /** One class label per latent, for conditional models. */
+      classes?: Int32Array;
+    }
   | { id: number; op: 'memory' }
+  | { id: number; op: 'decodeStats' }
   | { id: number; op: 'trainSteps'; params: TrainStepsParams }
   | { id: number; op: 'crash' };
 
-export interface DecodeResult {
-  pixels: Float32Array;
-  shape: [number, number, number, number];
-  /** Time the host spent on this decode, ms (excludes queueing and messaging). */
-  ms: number;
-}
+/**
+ * `pixels` [count, h, w, c]; `ms` the host's time for the decode call this request was part of
+ * (excludes queueing and messaging); `batch` the latents decoded in that call.
+ */
+export type DecodeResult = DecodeJobResult;
 
 export interface EngineResults {
   info: EngineInfo;
   models: ModelSummary[];
   decode: DecodeResult;
   memory: { numTensors: number; numBytes: number };
+  decodeStats: DecodeBatchStats;
   trainSteps: TrainStepsResult;
   crash: never;
 }

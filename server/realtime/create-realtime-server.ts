@@ -16,7 +16,6 @@ import type { Database } from '../db/open-database';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
 import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
-import type { DecodeBatchOptions } from '../rooms/decode-batcher';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
 import { createRoomStore } from '../rooms/room-store';
@@ -31,15 +30,37 @@ export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, 
 export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface RealtimeDeps {
-  /** `info` for hello, `models` and `decode` for rooms; tensor work stays in the engine worker. */
+  /**
+   * `info` for hello, `models` and `decode` for rooms; tensor work, and the batching of decodes
+   * across rooms, stay in the engine worker.
+   */
   engine: Pick<EngineClient, 'info' | 'models' | 'decode'>;
   database: Database;
   logger: Logger;
   /** Application version reported at hello. */
   version: string;
-  /** Cross-room decode batching (max batch, max wait); defaults in server/rooms/decode-batcher.ts. */
-  decodeBatch?: DecodeBatchOptions;
+  /** Abuse limits; defaults in DEFAULT_REALTIME_LIMITS (the server wires lib/env.ts's values). */
+  limits?: Partial<RealtimeLimits>;
 }
+
+/** Per-server abuse limits (SPEC H3, E7, E8). */
+export interface RealtimeLimits {
+  /** Acked requests per socket: sustained per second and burst. */
+  requestsPerSecond: number;
+  requestBurst: number;
+  /** Largest inbound message, bytes (Socket.IO maxHttpBufferSize). */
+  maxPayloadBytes: number;
+  /** Browser origins allowed besides the server's own (exact `scheme://host[:port]`). */
+  allowedOrigins: readonly string[];
+}
+
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
+  requestsPerSecond: RATE_LIMITS.request.refillPerSecond,
+  requestBurst: RATE_LIMITS.request.capacity,
+  // Latent vectors are small; frames go the other way.
+  maxPayloadBytes: 64 * 1024,
+  allowedOrigins: [],
+};
 
 /** What the domain handlers share. */
 export interface RealtimeContext {
@@ -52,8 +73,6 @@ export interface RealtimeContext {
   sendPointer: NewestSender<PointerBroadcast>;
 }
 
-/** Largest inbound message. Latent vectors are small; frames go the other way. */
-const MAX_INBOUND_BYTES = 64 * 1024;
 /**
  * How long a dropped socket's session (id, rooms, membership) is kept for connection-state
  * recovery (SPEC R1). Past it, the client joins again with its token and gets a fresh snapshot.
@@ -62,14 +81,16 @@ const RECOVERY_WINDOW_MS = 2 * 60_000;
 
 /**
  * The handshake's Origin check (SPEC H3): a browser always sends Origin, and only pages served
- * by this server (same host and port) may open a socket, so another site cannot ride a
- * visitor's session. Clients without Origin (Node, CLI, tests) are not browsers: allowed.
+ * by this server (same host and port) or by an origin the operator listed (ALLOWED_ORIGINS, e.g.
+ * behind a proxy) may open a socket, so another site cannot ride a visitor's session. Clients
+ * without Origin (Node, CLI, tests) are not browsers: allowed.
  */
-export function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
+export function isAllowedOrigin(origin: string | undefined, host: string | undefined, allowed: readonly string[] = []): boolean {
   if (origin === undefined) return true;
   try {
     const url = new URL(origin);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && host !== undefined && url.host === host;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+    return (host !== undefined && url.host === host) || allowed.includes(url.origin);
   } catch {
     return false;
   }
@@ -79,9 +100,9 @@ export function isSameOrigin(origin: string | undefined, host: string | undefine
  * Per-socket token buckets in front of every handler (SPEC E7): an acked request over the limit
  * is answered `rate-limited` without being parsed; a pointer over the limit is dropped.
  */
-function limitRate(socket: RealtimeSocket): void {
+function limitRate(socket: RealtimeSocket, limits: RealtimeLimits): void {
   const buckets = {
-    request: createTokenBucket(RATE_LIMITS.request),
+    request: createTokenBucket({ capacity: limits.requestBurst, refillPerSecond: limits.requestsPerSecond }),
     create: createTokenBucket(RATE_LIMITS.create),
     pointer: createTokenBucket(RATE_LIMITS.pointer),
   };
@@ -102,18 +123,19 @@ export function roomChannel(roomId: string): string {
 }
 
 export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry } {
+  const limits: RealtimeLimits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
-    maxHttpBufferSize: MAX_INBOUND_BYTES,
+    maxHttpBufferSize: limits.maxPayloadBytes,
     connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
-    allowRequest: (req, callback) => callback(null, isSameOrigin(req.headers.origin, req.headers.host)),
+    allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, limits.allowedOrigins)),
   });
   const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => socket.emit('frame', frame));
   const sendPointer = createNewestSender<PointerBroadcast>((socket, pointer) => socket.emit('presence:pointer', pointer));
   const rooms = createRoomRegistry({
     store: createRoomStore(deps.database),
     engine: deps.engine,
-    renderFrame: engineRenderer(deps.engine, deps.decodeBatch),
+    renderFrame: engineRenderer(deps.engine),
     logger: deps.logger,
     outbox: (roomId) => ({
       state: (state) => io.to(roomChannel(roomId)).emit('latent:state', state),
@@ -134,7 +156,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     registerRoomHandlers(socket, ctx);
     registerLatentHandlers(socket, ctx);
     registerPresenceHandlers(socket, ctx);
-    limitRate(socket);
+    limitRate(socket, limits);
     if (socket.recovered) {
       // Packets the client buffered while away arrive right after the reconnect; they wait until
       // the member is back in its room, in order, instead of meeting `not-joined` (SPEC R1).

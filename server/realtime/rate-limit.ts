@@ -25,9 +25,9 @@ export function createTokenBucket(opts: { capacity: number; refillPerSecond: num
   };
 }
 
-/** Limits per socket, by traffic class. */
+/** Limits per socket, by traffic class (the request budget is configurable: RATE_LIMIT_OPS_*). */
 export const RATE_LIMITS = {
-  /** Acked requests (ops, joins, bookmarks): the benchmark's 30 ops/s per member fits twice over. */
+  /** Acked requests (ops, joins, bookmarks), defaults: the benchmark's 30 ops/s per member fits twice over. */
   request: { capacity: 120, refillPerSecond: 60 },
   /** Room creation writes three rows and mints tokens: a few, then one per 10 s. */
   create: { capacity: 5, refillPerSecond: 0.1 },

@@ -24,8 +24,11 @@ export interface RoomOutbox {
   bookmark(bookmark: Bookmark): void;
 }
 
-/** Decodes one state to an encoded frame (in the engine worker; never on this thread). */
-export type RenderFrame = (modelId: string, z: Float32Array, psi: number) => Promise<Omit<FrameBroadcast, 'version'>>;
+/**
+ * Decodes one state to an encoded frame (in the engine worker; never on this thread). The class
+ * label goes to conditional models; null for the others.
+ */
+export type RenderFrame = (modelId: string, z: Float32Array, psi: number, classLabel: number | null) => Promise<Omit<FrameBroadcast, 'version'>>;
 
 export interface ModelShape {
   latentDim: number;
@@ -231,8 +234,8 @@ export class Room {
 
   private async render(history: LatentHistory): Promise<void> {
     if (this.lastFrame && this.lastFrame.version >= history.version) return;
-    const { z, psi } = history.current;
-    const frame = { version: history.version, ...(await this.deps.renderFrame(this.modelId, z, psi)) };
+    const { z, psi, classLabel } = history.current;
+    const frame = { version: history.version, ...(await this.deps.renderFrame(this.modelId, z, psi, classLabel)) };
     // Members only see frames of versions they have been told about (SPEC O1, F1), and only of
     // the state that version names (not one rolled back while this decode ran).
     if (this.epochOf.get(history) !== this.epoch) return;

@@ -108,6 +108,44 @@ describe('engine worker (wasm, worker thread)', () => {
   });
 });
 
+describe('dynamic batching in the engine host (SPEC F3)', () => {
+  it('decodes requests that wait together as one call, and each caller gets the images of its own latents', async () => {
+    // A long idle wait makes the grouping certain: all requests below are posted in one turn.
+    const batched = await createEngineClient({ backend: 'wasm', decodeBatch: { maxBatch: 5, maxWaitMs: 500 } });
+    try {
+      const zs = Array.from({ length: 8 }, () => latents(1));
+      const singles: Float32Array[] = [];
+      for (const z of zs) singles.push((await engine.decode(MODEL, z.slice(), 1)).pixels);
+      const before = await batched.decodeStats();
+      const results = await Promise.all(zs.map((z) => batched.decodeTimed(MODEL, z, 1)));
+      expect(results.map((r) => r.batch)).toEqual([5, 5, 5, 5, 5, 3, 3, 3]);
+      const after = await batched.decodeStats();
+      expect(after.batches - before.batches).toBe(2);
+      expect(after.latents - before.latents).toBe(8);
+      // Batched, each image is the one its latent gives alone (bit for bit).
+      results.forEach((r, i) => {
+        expect(r.shape).toEqual([1, 28, 28, 1]);
+        expect(r.pixels).toEqual(singles[i]);
+      });
+      // A bad request fails alone, on arrival, and does not hold up or break the others.
+      const mixed = await Promise.allSettled([
+        batched.decode(MODEL, latents(1), 1),
+        batched.decode(MODEL, new Float32Array(63), 1),
+        batched.decode(MODEL, latents(1), 1, Int32Array.of(1, 2)),
+        batched.decode(MODEL, latents(1), 1),
+      ]);
+      expect(mixed.map((m) => m.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(String((mixed[2] as PromiseRejectedResult).reason)).toMatch(/classes has 2 labels but count is 1/);
+      // Batches leave no tensors behind.
+      const settled = await batched.memory();
+      await Promise.all(Array.from({ length: 12 }, () => batched.decode(MODEL, latents(1), 1)));
+      expect((await batched.memory()).numTensors).toBe(settled.numTensors);
+    } finally {
+      await batched.close();
+    }
+  });
+});
+
 describe('engine child process (the native backends\' transport, here with wasm)', () => {
   it('decodes over IPC with the same contract: shape, range, z detached, clear errors, no leaks', async () => {
     const child = await createEngineClient({ backend: 'wasm', host: 'process' });

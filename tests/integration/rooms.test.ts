@@ -12,6 +12,8 @@ import { seededNormal } from '../../lib/latent/random';
 import { lerp, slerp, truncate } from '../../lib/latent/vector';
 import { PROTOCOL_VERSION } from '../../lib/protocol/events';
 import { createRoom, joinRoom, leaveRoom, revokeLink, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import type { ClientSocket } from '../../lib/realtime/client-socket';
+import { startServer } from '../../server/app';
 import * as schema from '../../server/db/schema';
 import { toBytes } from '../../server/rooms/encode-frame';
 import { f32, Harness, LATENT_DIM, MODEL, vector } from './rooms-harness';
@@ -498,6 +500,45 @@ describe('H3, E7: handshake origin and rate limits', () => {
     expect(await connect('http://evil.example')).toBe('refused');
     expect(await connect(h.server.url.replace(/:\d+$/, ':1'))).toBe('refused');
     expect(await connect('null')).toBe('refused');
+  });
+
+  it('H3, E7, E8: the allowed origins, the request budget and the payload cap are the server\'s configuration', async () => {
+    const server = await startServer({
+      port: 0,
+      engine: h.engine,
+      database: h.database,
+      limits: { allowedOrigins: ['https://lab.example.org'], requestBurst: 3, requestsPerSecond: 0.01, maxPayloadBytes: 4096 },
+    });
+    const sockets: ReturnType<typeof ioClient>[] = [];
+    try {
+      const connect = (origin?: string) =>
+        new Promise<ReturnType<typeof ioClient> | 'refused'>((resolve) => {
+          const socket = ioClient(server.url, { transports: ['websocket'], reconnection: false, ...(origin ? { extraHeaders: { origin } } : {}) });
+          sockets.push(socket);
+          socket.once('connect', () => resolve(socket));
+          socket.once('connect_error', () => resolve('refused'));
+        });
+      expect(await connect('https://lab.example.org')).not.toBe('refused');
+      expect(await connect(server.url)).not.toBe('refused'); // its own origin stays allowed
+      expect(await connect('https://other.example.org')).toBe('refused');
+      expect(await connect('http://lab.example.org')).toBe('refused'); // another scheme is another origin
+
+      const a = (await connect()) as ClientSocket;
+      const created = await createRoom(a, MODEL);
+      if (!created.ok) throw new Error(created.error);
+      expect((await joinRoom(a, { roomId: created.data.roomId, token: created.data.editorToken, name: 'Ada' })).ok).toBe(true);
+      // Burst 3: the join took one, two ops pass, the rest are refused.
+      const acks = await Promise.all(Array.from({ length: 5 }, (_, i) => sendOp(a, { kind: 'random', seed: i })));
+      expect(acks.map((r) => (r.ok ? 'ok' : r.error))).toEqual(['ok', 'ok', 'rate-limited', 'rate-limited', 'rate-limited']);
+
+      const b = (await connect()) as ClientSocket;
+      const dropped = new Promise<string>((resolve) => b.once('disconnect', resolve));
+      b.emit('bookmark:save', { name: 'x'.repeat(5 * 1024) }, () => undefined);
+      expect(await dropped).toBe('transport close');
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await server.close();
+    }
   });
 
   it('E7: a socket over its request budget gets rate-limited; refused ops change nothing and are not broadcast', async () => {
