@@ -1,0 +1,184 @@
+/**
+ * The BCE GAN behind the `dcgan` and `cgan` families: a generator and a discriminator from
+ * ../common/blocks, trained with binary cross-entropy and the non-saturating generator loss
+ * (Goodfellow et al. 2014, "Generative Adversarial Nets", §3), Adam with β1 = 0.5 and lr 2e-4
+ * (Radford, Metz & Chintala 2015, arXiv:1511.06434).
+ *
+ *   D step:  L_D = mean ℓ(D(x), 1 − α) + mean ℓ(D(G(z)), 0)        (α: one-sided label smoothing)
+ *   G step:  L_G = mean ℓ(D'(G(z)), 1)                              (non-saturating: −log D)
+ *        or  L_G = ‖mean f(x) − mean f(G(z))‖² / A                  (feature matching)
+ *
+ * with ℓ the BCE on logits and D' the discriminator just updated. One trainStep is one D step then
+ * one G step on the caller's batch, with the same z (drawn from the step's seed) in both: the
+ * order of the PyTorch peer and of models/dcgan/train.ts. With the default config on 28×28×1 the
+ * networks and the step are those of the torch mirror (model.ts, train.ts), weights included;
+ * tests/unit/gan-families.test.ts checks both.
+ *
+ * Conditional (Mirza & Osindero 2014, "Conditional Generative Adversarial Nets",
+ * arXiv:1411.1784): G sees [z, one-hot(y)]; D sees the image with K class planes (the one-hot
+ * broadcast over h×w) joined to its channels. Fakes are conditioned on the real batch's labels,
+ * so that G learns the classes in the data's proportions and D compares like with like.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { FamilyInstance, FamilyName, GenerativeModel, StepLosses, TrainBatch } from '../common/family';
+import {
+  bceWithLogits,
+  buildDiscriminator,
+  buildGenerator,
+  type DatasetInfo,
+  featureMatchingLoss,
+  fromTanhRange,
+  ganCommonFields,
+  keepingRunningStats,
+  latentBatch,
+  leakField,
+  minibatchField,
+  oneHotClasses,
+  takeScalar,
+  toTanhRange,
+  trainableVariables,
+  withClassPlanes,
+} from '../common/blocks';
+import { mulberry32 } from '../common/random';
+
+/** Adam ε: PyTorch's (TF.js would otherwise use the backend's 1e-7), as in train.ts. */
+const ADAM_EPSILON = 1e-8;
+
+export const bceGanSchema = z.strictObject({
+  ...ganCommonFields,
+  discriminatorBatchNorm: z.boolean().default(false),
+  discriminatorLeak: leakField(0.2),
+  minibatchDiscrimination: minibatchField,
+  /** α of one-sided label smoothing: D's target for real images is 1 − α (0.1 → 0.9). */
+  labelSmoothing: z.number().min(0).lt(0.5).default(0),
+  featureMatching: z.boolean().default(false),
+  lr: z.number().positive().max(1).default(2e-4),
+  beta1: z.number().min(0).lt(1).default(0.5),
+  beta2: z.number().min(0).lt(1).default(0.999),
+});
+
+/** The config of the `dcgan` and `cgan` families (every field has a default). */
+export type BceGanConfig = z.output<typeof bceGanSchema>;
+
+function checkBatch(batch: TrainBatch, imageShape: readonly number[], conditional: boolean): number {
+  const [b, h, w, c] = batch.images.shape;
+  if (h !== imageShape[0] || w !== imageShape[1] || c !== imageShape[2]) {
+    throw new Error(`batch images are ${h}×${w}×${c}, the model was built for ${imageShape.join('×')}`);
+  }
+  if (conditional) {
+    if (!batch.labels) throw new Error('cgan: the batch has no labels (a conditional GAN trains on a labelled data set)');
+    if (batch.labels.shape[0] !== b) throw new Error(`cgan: ${b} images but ${batch.labels.shape[0]} labels`);
+  }
+  return b;
+}
+
+/** Throws unless `classes` is [B] with integers in [0, numClasses). */
+export function checkClasses(classes: tf.Tensor1D | undefined, batch: number, numClasses: number, family: string): tf.Tensor1D {
+  if (!classes) throw new Error(`${family}: decode needs classes ([B] int32 in 0..${numClasses - 1}) for a conditional model`);
+  if (classes.rank !== 1 || classes.shape[0] !== batch) {
+    throw new Error(`${family}: classes must be [${batch}], got [${classes.shape.join(', ')}]`);
+  }
+  for (const k of classes.dataSync()) {
+    if (!(Number.isInteger(k) && k >= 0 && k < numClasses)) throw new Error(`${family}: class ${k} is not in 0..${numClasses - 1}`);
+  }
+  return classes;
+}
+
+/**
+ * A BCE GAN instance. `numClasses` null: unconditional (dcgan); a number: conditional (cgan).
+ */
+export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: DatasetInfo, numClasses: number | null): FamilyInstance {
+  const imageShape = dataset.imageShape;
+  const conditional = numClasses !== null;
+  const k = numClasses ?? 0;
+  const { latentDim, filters, seed } = config;
+  const generator = buildGenerator({
+    imageShape, latentDim, conditionDim: k, filters, seed,
+    batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name: `${family}_generator`,
+  });
+  const d = buildDiscriminator({
+    imageShape, conditionChannels: k, filters, seed,
+    batchNorm: config.discriminatorBatchNorm, leak: config.discriminatorLeak, minibatch: config.minibatchDiscrimination,
+    name: `${family}_discriminator`,
+  });
+  const discriminator = d.model;
+  const gOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
+  const dOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
+  const gVars = trainableVariables(generator);
+  const dVars = trainableVariables(discriminator);
+  const realTarget = 1 - config.labelSmoothing;
+
+  function trainStep(batch: TrainBatch, stepSeed: number): StepLosses {
+    const b = checkBatch(batch, imageShape, conditional);
+    const z = latentBatch(mulberry32(stepSeed), b, latentDim);
+    const oneHot = conditional ? oneHotClasses(batch.labels!, k) : null;
+    const gInput = oneHot ? tf.concat([z, oneHot], 1) : z;
+    const dInput = (images: tf.Tensor4D) => (oneHot ? withClassPlanes(images, oneHot) : images);
+    const real = tf.tidy(() => dInput(toTanhRange(batch.images)));
+    // Training mode: batch statistics, and this step's one update of the running statistics.
+    const fake = tf.tidy(() => dInput(generator.apply(gInput, { training: true }) as tf.Tensor4D));
+    try {
+      const dLoss = dOptimizer.minimize(
+        () => {
+          const realLogits = discriminator.apply(real, { training: true }) as tf.Tensor;
+          const fakeLogits = discriminator.apply(fake, { training: true }) as tf.Tensor;
+          return tf.add(bceWithLogits(realLogits, realTarget), bceWithLogits(fakeLogits, 0));
+        },
+        true,
+        dVars,
+      )!;
+      fake.dispose();
+      // G runs forward again (TF.js tapes are per call): its statistics were updated above, and
+      // D's belong to the D step; put both back after this pass.
+      const gLoss = keepingRunningStats([generator, discriminator], () =>
+        gOptimizer.minimize(
+          () => {
+            const images = dInput(generator.apply(gInput, { training: true }) as tf.Tensor4D);
+            if (config.featureMatching) {
+              const [, fakeFeatures] = d.withFeatures.apply(images, { training: true }) as tf.Tensor[];
+              const [, realFeatures] = d.withFeatures.apply(real, { training: true }) as tf.Tensor[];
+              return featureMatchingLoss(realFeatures as tf.Tensor2D, fakeFeatures as tf.Tensor2D);
+            }
+            return bceWithLogits(discriminator.apply(images, { training: true }) as tf.Tensor, 1);
+          },
+          true,
+          gVars,
+        )!,
+      );
+      return { d: takeScalar(dLoss), g: takeScalar(gLoss) };
+    } finally {
+      tf.dispose([z, gInput, real, fake]);
+      if (oneHot) oneHot.dispose();
+    }
+  }
+
+  const model: GenerativeModel = {
+    family,
+    latentDim,
+    numClasses: numClasses,
+    imageShape,
+    decode(zIn: tf.Tensor2D, classes?: tf.Tensor1D): tf.Tensor4D {
+      if (zIn.rank !== 2 || zIn.shape[1] !== latentDim) throw new Error(`${family}: z must be [B, ${latentDim}], got [${zIn.shape.join(', ')}]`);
+      const cls = conditional ? checkClasses(classes, zIn.shape[0], k, family) : null;
+      return tf.tidy(() => {
+        const input = cls ? tf.concat([zIn, oneHotClasses(cls, k)], 1) : zIn;
+        return fromTanhRange(generator.apply(input, { training: false }) as tf.Tensor4D);
+      });
+    },
+    dispose() {},
+  };
+
+  return {
+    networks: { generator, discriminator },
+    optimizers: { generator: gOptimizer, discriminator: dOptimizer },
+    trainStep,
+    generative: () => model,
+    dispose() {
+      generator.dispose();
+      discriminator.dispose();
+      gOptimizer.dispose();
+      dOptimizer.dispose();
+    },
+  };
+}
