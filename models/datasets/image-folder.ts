@@ -179,7 +179,11 @@ async function readCapped(e: Entry): Promise<Buffer> {
     if (!st.isFile()) throw new Error(`${e.path}: not a regular file`);
     if (st.size === 0) throw new Error(`${e.path}: empty file (0 bytes)`);
     if (st.size > IMAGE_FOLDER_MAX_FILE_BYTES) throw new Error(`${e.path}: more than IMAGE_FOLDER_MAX_FILE_BYTES (${IMAGE_FOLDER_MAX_FILE_BYTES})`);
-    return await handle.readFile();
+    // Read the size just checked, not to the end: a file that grows meanwhile stays under the cap
+    // (and, cut short, fails to decode).
+    const bytes = Buffer.alloc(st.size);
+    const { bytesRead } = await handle.read(bytes, 0, st.size, 0);
+    return bytesRead === st.size ? bytes : bytes.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
