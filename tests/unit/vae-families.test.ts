@@ -15,6 +15,8 @@ import { MNIST_PIXELS, loadMnistSplit } from '../../models/datasets/mnist';
 import { mnistImagesTensor } from '../../models/datasets/mnist-tensors';
 import {
   type VaeConfig,
+  type VaeInstance,
+  createVae,
   elbo,
   elboTerms,
   importanceWeightedNll,
@@ -23,7 +25,7 @@ import {
   vaeFamily,
 } from '../../models/vae/index';
 import { stepNoise, vaeLossTerms } from '../../models/vae/model';
-import { type VaeGanConfig, createVaeGan, initFromVae, vaeGanFamily } from '../../models/vae-gan/index';
+import { VAE_GAN_ROLES, type VaeGanConfig, createVaeGan, initFromVae, vaeGanFamily } from '../../models/vae-gan/index';
 
 const MNIST = { name: 'mnist', imageShape: [28, 28, 1] as ImageShape };
 const SHAPES32 = { name: 'shapes32', imageShape: [32, 32, 3] as ImageShape };
@@ -48,7 +50,7 @@ describe('parseConfig', () => {
   it('fills the documented defaults', () => {
     expect(vaeFamily.parseConfig({}, MNIST)).toEqual({
       latentDim: 16, filters: 32, encoderLeak: 0.2, decoderLeak: 0, upsampling: 'transposed', seed: 0,
-      reconstruction: 'bce', beta: 1, lr: 1e-3, beta1: 0.9, beta2: 0.999,
+      reconstruction: 'bce', beta: 1, lr: 2e-3, beta1: 0.9, beta2: 0.999,
     });
     expect(vaeFamily.parseConfig(undefined, MNIST).latentDim).toBe(16);
     expect(vaeGanFamily.parseConfig({}, MNIST)).toEqual({
@@ -91,7 +93,7 @@ describe('builders', () => {
   for (const [label, dataset, filters] of cases) {
     it(`maps ${label} images to [μ, log σ²] and latents back, decode in [0, 1]`, () => {
       const config = vaeGanFamily.parseConfig({ filters, discriminatorFilters: filters, latentDim: 6 }, dataset);
-      const inst = vaeGanFamily.create(config, dataset);
+      const inst = createVaeGan(config, dataset);
       const [h, w, c] = dataset.imageShape;
       const before = tf.memory().numTensors;
       tf.tidy(() => {
@@ -122,8 +124,8 @@ describe('builders', () => {
     for (const dataset of [MNIST, SHAPES32, SHAPES64]) {
       for (const upsampling of ['transposed', 'resize'] as const) {
         const shared = { latentDim: 5, filters: 3, upsampling, seed: 9 };
-        const vae = vaeFamily.create(vaeFamily.parseConfig(shared, dataset), dataset);
-        const gan = vaeGanFamily.create(vaeGanFamily.parseConfig({ ...shared, gamma: 0.5, discriminatorFilters: 2 }, dataset), dataset);
+        const vae = createVae(vaeFamily.parseConfig(shared, dataset), dataset);
+        const gan = createVaeGan(vaeGanFamily.parseConfig({ ...shared, gamma: 0.5, discriminatorFilters: 2 }, dataset), dataset);
         for (const role of ['encoder', 'decoder'] as const) {
           const a = readWeights(vae.networks[role]);
           const b = readWeights(gan.networks[role]);
@@ -139,19 +141,19 @@ describe('builders', () => {
 
   it('draws the same initial weights on wasm and cpu for a seed, others for another seed', async () => {
     const config = vaeGanFamily.parseConfig({ filters: 3, discriminatorFilters: 3, seed: 4 }, MNIST);
-    const onWasm = vaeGanFamily.create(config, MNIST);
+    const onWasm = createVaeGan(config, MNIST);
     const a = snapshot(onWasm.networks);
     onWasm.dispose();
     await tf.setBackend('cpu');
     try {
-      const onCpu = vaeGanFamily.create(config, MNIST);
+      const onCpu = createVaeGan(config, MNIST);
       const b = snapshot(onCpu.networks);
       onCpu.dispose();
       for (const role of Object.keys(a)) a[role]!.forEach((w, i) => expect(b[role]![i]!.values).toEqual(w.values));
     } finally {
       await tf.setBackend('wasm');
     }
-    const other = vaeGanFamily.create({ ...config, seed: 5 }, MNIST);
+    const other = createVaeGan({ ...config, seed: 5 }, MNIST);
     const c = snapshot(other.networks);
     other.dispose();
     for (const role of Object.keys(a)) expect(c[role]![0]!.values).not.toEqual(a[role]![0]!.values);
@@ -186,7 +188,7 @@ describe('VAE maths', () => {
 
   it('reports loss = recon + β·kl and elbo = −(recon + kl) from a step', () => {
     const dataset = MNIST;
-    const inst = vaeFamily.create(vaeFamily.parseConfig({ filters: 4, latentDim: 4, beta: 3 }, dataset), dataset);
+    const inst = createVae(vaeFamily.parseConfig({ filters: 4, latentDim: 4, beta: 3 }, dataset), dataset);
     const x = mnistBatch(4);
     const l = inst.trainStep({ images: x }, 1);
     expect(l.loss).toBeCloseTo(l.recon! + 3 * l.kl!, 2);
@@ -201,30 +203,30 @@ describe('VAE training step', () => {
   it('lowers the loss on a fixed batch with the same ε, and repeats exactly for the same seed', () => {
     const config: VaeConfig = vaeFamily.parseConfig({ filters: 4, latentDim: 4 }, MNIST);
     const x = mnistBatch(8);
-    const lossAt = (inst: ReturnType<typeof vaeFamily.create>, seed: number) => tf.tidy(() => {
+    const lossAt = (inst: VaeInstance, seed: number) => tf.tidy(() => {
       const eps = stepNoise(seed, 8, config.latentDim);
       return vaeLossTerms(inst.networks as never, x, eps, { reconstruction: 'bce', beta: 1 }).loss.dataSync()[0]!;
     });
-    const a = vaeFamily.create(config, MNIST);
+    const a = createVae(config, MNIST);
     const before = lossAt(a, 77);
     const reported = a.trainStep({ images: x }, 77).loss!;
     expect(reported).toBeCloseTo(before, 3); // the step reports the loss before its update
     const after = lossAt(a, 77);
     expect(after).toBeLessThan(before - 0.1); // −0.86 nats here: Adam's first step moves every weight by ~lr
 
-    const b = vaeFamily.create(config, MNIST);
+    const b = createVae(config, MNIST);
     expect(b.trainStep({ images: x }, 77).loss).toBe(reported);
     const wa = snapshot(a.networks);
     const wb = snapshot(b.networks);
     for (const role of Object.keys(wa)) wa[role]!.forEach((w, i) => expect(wb[role]![i]!.values).toEqual(w.values));
-    const c = vaeFamily.create(config, MNIST);
+    const c = createVae(config, MNIST);
     expect(c.trainStep({ images: x }, 78).loss).not.toBe(reported);
     for (const inst of [a, b, c]) inst.dispose();
     x.dispose();
   });
 
   it('leaks no tensors over 100 steps (batch 8)', () => {
-    const inst = vaeFamily.create(vaeFamily.parseConfig({ filters: 4, latentDim: 4, reconstruction: 'mse' }, MNIST), MNIST);
+    const inst = createVae(vaeFamily.parseConfig({ filters: 4, latentDim: 4, reconstruction: 'mse' }, MNIST), MNIST);
     const x = mnistBatch(8);
     inst.trainStep({ images: x }, 0); // Adam creates its slots on the first step
     const before = tf.memory().numTensors;
@@ -238,7 +240,7 @@ describe('VAE training step', () => {
   });
 
   it('refuses a batch of the wrong image shape', () => {
-    const inst = vaeFamily.create(vaeFamily.parseConfig({ filters: 2 }, MNIST), MNIST);
+    const inst = createVae(vaeFamily.parseConfig({ filters: 2 }, MNIST), MNIST);
     const x = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
     expect(() => inst.trainStep({ images: x }, 0)).toThrow(/batch images are 32×32×3, the model was built for 28×28×1/);
     x.dispose();
@@ -249,10 +251,10 @@ describe('VAE training step', () => {
 describe('ELBO and the importance-weighted bound', () => {
   // A small VAE trained for 300 steps on real digits: a posterior that is informative but not
   // exact, so the bounds are strictly ordered.
-  let trained: ReturnType<typeof vaeFamily.create>;
+  let trained: VaeInstance;
   let held: tf.Tensor4D;
   beforeAll(() => {
-    trained = vaeFamily.create(vaeFamily.parseConfig({ filters: 8, latentDim: 8, seed: 3 }, MNIST), MNIST);
+    trained = createVae(vaeFamily.parseConfig({ filters: 8, latentDim: 8, seed: 3 }, MNIST), MNIST);
     const { train, heldOut } = loadMnistSplit({ range: 'unit' });
     for (let step = 0; step < 300; step++) {
       const start = (step * 32) % (train.count - 32);
@@ -323,17 +325,17 @@ describe('VAE-GAN', () => {
     expect(reported.decoder).toBeCloseTo(0.1 * reported.llike! + reported.gan!, 3);
     const w1 = snapshot(inst.networks);
     for (const role of ['encoder', 'decoder', 'discriminator'] as const) {
-      for (const r of Object.keys(w0)) writeWeights(inst.networks[r]!, r === role ? w1[r]! : w0[r]!);
+      for (const r of VAE_GAN_ROLES) writeWeights(inst.networks[r], r === role ? w1[r]! : w0[r]!);
       expect(lossesNow()[role]).toBeLessThan(l0[role]);
-      for (const r of Object.keys(w1)) writeWeights(inst.networks[r as keyof typeof inst.networks], w1[r]!);
+      for (const r of VAE_GAN_ROLES) writeWeights(inst.networks[r], w1[r]!);
     }
     x.dispose();
     inst.dispose();
   });
 
   it('is deterministic for a seed and leaks no tensors over 100 steps (batch 8)', () => {
-    const a = vaeGanFamily.create(small(), MNIST);
-    const b = vaeGanFamily.create(small(), MNIST);
+    const a = createVaeGan(small(), MNIST);
+    const b = createVaeGan(small(), MNIST);
     const x = mnistBatch(8, 100);
     const la = a.trainStep({ images: x }, 3);
     expect(b.trainStep({ images: x }, 3)).toEqual(la);
@@ -350,8 +352,8 @@ describe('VAE-GAN', () => {
   });
 
   it('initFromVae copies the VAE\'s encoder and decoder and leaves the discriminator', () => {
-    const vae = vaeFamily.create(vaeFamily.parseConfig({ filters: 4, latentDim: 4, seed: 11 }, MNIST), MNIST);
-    const gan = vaeGanFamily.create(small({ seed: 12 }), MNIST);
+    const vae = createVae(vaeFamily.parseConfig({ filters: 4, latentDim: 4, seed: 11 }, MNIST), MNIST);
+    const gan = createVaeGan(small({ seed: 12 }), MNIST);
     const disBefore = readWeights(gan.networks.discriminator);
     expect(readWeights(gan.networks.decoder)[0]!.values).not.toEqual(readWeights(vae.networks.decoder)[0]!.values);
     initFromVae(gan, vae.networks);
@@ -371,10 +373,10 @@ describe('VAE-GAN', () => {
   });
 
   it('initFromVae names the role and weight on a mismatch and copies nothing', () => {
-    const gan = vaeGanFamily.create(small({ seed: 12 }), MNIST);
-    const good = vaeFamily.create(vaeFamily.parseConfig({ filters: 4, latentDim: 4, seed: 11 }, MNIST), MNIST);
-    const wider = vaeFamily.create(vaeFamily.parseConfig({ filters: 5, latentDim: 4 }, MNIST), MNIST);
-    const resize = vaeFamily.create(vaeFamily.parseConfig({ filters: 4, latentDim: 4, upsampling: 'resize' }, MNIST), MNIST);
+    const gan = createVaeGan(small({ seed: 12 }), MNIST);
+    const good = createVae(vaeFamily.parseConfig({ filters: 4, latentDim: 4, seed: 11 }, MNIST), MNIST);
+    const wider = createVae(vaeFamily.parseConfig({ filters: 5, latentDim: 4 }, MNIST), MNIST);
+    const resize = createVae(vaeFamily.parseConfig({ filters: 4, latentDim: 4, upsampling: 'resize' }, MNIST), MNIST);
     const encBefore = readWeights(gan.networks.encoder);
     expect(() => initFromVae(gan, { encoder: good.networks.encoder, decoder: wider.networks.decoder }))
       .toThrow(/initFromVae: decoder: weight 0 is dec_dense\/kernel \[4, 490\] in the VAE but dec_dense\/kernel \[4, 392\] here/);
