@@ -9,10 +9,13 @@ import { HEALTH_PATH } from '../lib/protocol/health';
 import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
 import { collectHealth } from './http/health';
+import { sendJson } from './http/respond';
+import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
 import { createRealtimeServer, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
 import type { RoomRegistry } from './rooms/registry';
+import type { JobManager } from './training/jobs';
 
 export interface StartServerOptions {
   /** 0 picks a free port; the chosen one is in the returned `url`. */
@@ -20,6 +23,8 @@ export interface StartServerOptions {
   host?: string;
   engine: EngineClient;
   database: Database;
+  /** Training jobs: serves /api/training-jobs. Omitted: that API answers 404. */
+  training?: { jobs: JobManager; events: TrainingEvents };
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -74,6 +79,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       sendJson(res, health.ok ? 200 : 503, health);
       return;
     }
+    if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });
@@ -145,14 +151,4 @@ async function prepareNext(opts: {
   await app.prepare();
   const handle = app.getRequestHandler();
   return { handle: (req, res) => handle(req, res), close: () => app.close() };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -10,6 +10,7 @@ import { openDatabase } from './db/open-database';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
+import { startTrainingService } from './training/service';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,11 +24,20 @@ async function main(): Promise<void> {
     decodeBatch: { maxBatch: config.DECODE_MAX_BATCH, maxWaitMs: config.DECODE_MAX_WAIT_MS },
   });
   const database = await openDatabase(config.DATABASE_URL || join(config.DATA_DIR, 'db'));
+  const training = await startTrainingService({
+    database,
+    engine,
+    dataDir: config.DATA_DIR,
+    modelDir: config.MODEL_DIR,
+    backend: config.TF_BACKEND,
+    logger,
+  });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
     engine,
     database,
+    training,
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
@@ -49,6 +59,7 @@ async function main(): Promise<void> {
     logger.info(`${signal}: shutting down`);
     void (async () => {
       await server.close();
+      await training.close();
       await engine.close();
       await database.close();
       process.exit(0);

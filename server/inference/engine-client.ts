@@ -289,6 +289,7 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
       return { pixels, shape };
     },
     decodeStats: () => request('decodeStats', {}),
+    reloadModels: () => request('reloadModels', {}),
     memory: () => request('memory', {}),
     trainSteps: (params) => request('trainSteps', { params }),
     crashForTest: () => request('crash', {}),

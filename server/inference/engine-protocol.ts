@@ -57,6 +57,11 @@ export interface EngineClient {
     count: number,
     classes?: Int32Array,
   ): Promise<{ pixels: Float32Array; shape: [number, number, number, number] }>;
+  /**
+   * Loads models added to the model directory since start (a training job just wrote one, or
+   * retrained one). Optional: engines that load nothing from disk need not offer it.
+   */
+  reloadModels?(): Promise<{ added: string[]; failures: { dir: string; error: string }[] }>;
   /** tf.memory() of the worker, for leak checks. */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;

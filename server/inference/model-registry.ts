@@ -1,61 +1,158 @@
 /**
- * The models an engine host has loaded, by id. Models load once, when the host starts; every
- * decode is tidy.
+ * The models an engine host has loaded, by id. Models load once, when the host starts (and again
+ * on `reload`, after a training job has written a new one); every decode is tidy.
  *
- * For now the registry holds one built-in model, `dcgan-mnist-random`: the DCGAN generator that
- * mirrors torch_dcgan.py, randomly initialised with a fixed seed, so that decoding works end to
- * end before any trained checkpoint exists. It is listed as `trained: false`: it produces
- * structured noise, not digits. Loading trained checkpoints from MODEL_DIR comes next.
+ *   - Trained models: every folder of MODEL_DIR holding a checkpoint (card.json, weights.json,
+ *     weights.bin; models/common/checkpoint.ts). The family named in the card rebuilds the
+ *     networks from the card's config; the weights are checked (SHA-256, every shape) before
+ *     they are used. A folder that fails to load is skipped with its reason, never fatal: the
+ *     host starts with what it can serve.
+ *   - The built-in `dcgan-mnist-random`: the DCGAN generator that mirrors torch_dcgan.py,
+ *     randomly initialised with a fixed seed, listed as `trained: false` (structured noise, not
+ *     digits). It keeps decoding working on a machine whose model folder is empty.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadWeightsSync, readCardSync } from '../../models/common/checkpoint';
+import type { FamilyInstance, GenerativeModel } from '../../models/common/family';
 import { DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, buildGenerator, decode } from '../../models/dcgan/model';
+import { familyDefinition } from '../../models/families';
 import type { ModelSummary } from './engine-protocol';
 
 export const BUILTIN_RANDOM_DCGAN_ID = 'dcgan-mnist-random';
 /** Seed of the built-in random DCGAN's weights: the same images for the same z everywhere. */
 export const BUILTIN_RANDOM_DCGAN_SEED = 1;
 
+export type LoadedSummary = ModelSummary & { trained: boolean; imageShape: [number, number, number] };
+
 export interface LoadedModel {
-  readonly summary: ModelSummary & { trained: boolean; imageShape: [number, number, number] };
+  readonly summary: LoadedSummary;
   /**
-   * Pixels in [0, 1], [count, h, w, c], for z [count, latentDim] and, for conditional models, one
-   * int32 class label per latent. Tidy: returns one new tensor.
+   * Pixels in [0, 1], [count, h, w, c], for z [count, latentDim] (and classes [count] int32 for
+   * conditional models). Tidy: returns one new tensor.
    */
   decode(z: tf.Tensor2D, classes?: tf.Tensor1D): tf.Tensor4D;
+  /** The model as the rest of the service sees it (encode where it has an encoder). */
+  readonly model?: GenerativeModel;
   dispose(): void;
 }
 
 export interface ModelRegistry {
   get(id: string): LoadedModel | undefined;
   list(): ModelSummary[];
+  /** Folders of the model directory that did not load, with the reason. */
+  readonly failures: { dir: string; error: string }[];
+  /** Loads models added to the model directory since the last (re)load; returns their ids. */
+  reload(): string[];
   dispose(): void;
 }
 
-function generatorModel(id: string, generator: tfl.LayersModel, latentDim: number, trained: boolean): LoadedModel {
+function randomDcgan(): LoadedModel {
+  const config = { ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED };
+  const generator: tfl.LayersModel = buildGenerator(config);
   return {
-    summary: { id, family: 'dcgan', latentDim, trained, imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS] },
+    summary: {
+      id: BUILTIN_RANDOM_DCGAN_ID,
+      family: 'dcgan',
+      latentDim: config.latentDim,
+      trained: false,
+      imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS],
+      numClasses: null,
+    },
     decode: (z) => decode(generator, z),
     dispose: () => generator.dispose(),
   };
 }
 
-/**
- * Builds the registry of a host. `modelDir` is where trained checkpoints will be read from; it
- * is kept for that and not read yet.
- */
-export function createModelRegistry(opts: { modelDir: string }): ModelRegistry {
-  void opts.modelDir;
+/** Loads the checkpoint in `dir` (throws with the reason if it cannot). */
+export function loadTrainedModel(dir: string): LoadedModel {
+  const card = readCardSync(dir);
+  const family = familyDefinition(card.family);
+  const instance: FamilyInstance = family.create(card.config, {
+    name: card.dataset,
+    imageShape: card.imageShape,
+    ...(card.numClasses ? { numClasses: card.numClasses } : {}),
+  });
+  try {
+    loadWeightsSync(dir, instance);
+  } catch (err) {
+    instance.dispose();
+    throw err;
+  }
+  const model = instance.generative();
+  return {
+    summary: {
+      id: card.id,
+      name: card.name,
+      family: card.family,
+      dataset: card.dataset,
+      latentDim: model.latentDim,
+      trained: true,
+      imageShape: [...model.imageShape],
+      numClasses: model.numClasses,
+      ...(card.classNames ? { classNames: card.classNames } : {}),
+      weightsHash: card.weightsHash,
+      steps: card.steps,
+    },
+    decode: (z, classes) => {
+      if (model.numClasses !== null) {
+        if (!classes) throw new Error(`model ${card.id} is conditional: each latent needs a class in [0, ${model.numClasses})`);
+      }
+      return model.decode(z, classes);
+    },
+    model,
+    dispose: () => instance.dispose(),
+  };
+}
+
+/** Builds the inference graph and its kernels' state now, not on the first user's decode. */
+function warm(m: LoadedModel): void {
+  tf.tidy(() => {
+    const classes = m.summary.numClasses ? tf.zeros([1], 'int32') as tf.Tensor1D : undefined;
+    m.decode(tf.zeros([1, m.summary.latentDim]), classes).dataSync();
+  });
+}
+
+export function createModelRegistry(opts: { modelDir: string; log?: (line: string) => void }): ModelRegistry {
   const models = new Map<string, LoadedModel>();
-  const config = { ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED };
-  models.set(BUILTIN_RANDOM_DCGAN_ID, generatorModel(BUILTIN_RANDOM_DCGAN_ID, buildGenerator(config), config.latentDim, false));
-  // Build the inference graph and its kernels' state now, not on the first user's decode.
-  const warm = models.get(BUILTIN_RANDOM_DCGAN_ID)!;
-  tf.tidy(() => warm.decode(tf.zeros([1, config.latentDim])).dataSync());
+  const failures: { dir: string; error: string }[] = [];
+  const builtin = randomDcgan();
+  models.set(builtin.summary.id, builtin);
+  warm(builtin);
+
+  function scan(): string[] {
+    const added: string[] = [];
+    if (!existsSync(opts.modelDir)) return added;
+    for (const entry of readdirSync(opts.modelDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!entry.isDirectory() || entry.name.includes('.tmp-') || entry.name.includes('.old-')) continue;
+      const dir = path.join(opts.modelDir, entry.name);
+      if (!existsSync(path.join(dir, 'card.json'))) continue;
+      try {
+        const card = readCardSync(dir);
+        const existing = models.get(card.id);
+        if (existing && existing.summary.weightsHash === card.weightsHash) continue;
+        const m = loadTrainedModel(dir);
+        warm(m);
+        existing?.dispose();
+        models.set(m.summary.id, m);
+        added.push(m.summary.id);
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        failures.push({ dir, error });
+        opts.log?.(`model ${dir} skipped: ${error}`);
+      }
+    }
+    return added;
+  }
+  scan();
 
   return {
     get: (id) => models.get(id),
     list: () => [...models.values()].map((m) => ({ ...m.summary, imageShape: [...m.summary.imageShape] as [number, number, number] })),
+    failures,
+    reload: scan,
     dispose: () => {
       for (const m of models.values()) m.dispose();
       models.clear();

@@ -63,6 +63,7 @@ export type EngineRequest =
     }
   | { id: number; op: 'memory' }
   | { id: number; op: 'decodeStats' }
+  | { id: number; op: 'reloadModels' }
   | { id: number; op: 'trainSteps'; params: TrainStepsParams }
   | { id: number; op: 'crash' };
 
@@ -72,12 +73,19 @@ export type EngineRequest =
  */
 export type DecodeResult = DecodeJobResult;
 
+/** Models a reload added (new folders, or retrained weights), and folders that failed to load. */
+export interface ReloadResult {
+  added: string[];
+  failures: { dir: string; error: string }[];
+}
+
 export interface EngineResults {
   info: EngineInfo;
   models: ModelSummary[];
   decode: DecodeResult;
   memory: { numTensors: number; numBytes: number };
   decodeStats: DecodeBatchStats;
+  reloadModels: ReloadResult;
   trainSteps: TrainStepsResult;
   crash: never;
 }

@@ -1,0 +1,28 @@
+/**
+ * Every model family by name: the one place that knows them all (training jobs, the engine's
+ * model registry and evaluation look families up here).
+ */
+import { cganFamily } from './cgan/index';
+import type { FamilyDefinition, FamilyName } from './common/family';
+import { FAMILY_NAMES } from './common/family';
+import { dcganFamily } from './dcgan/index';
+import { vaeGanFamily } from './vae-gan/index';
+import { vaeFamily } from './vae/index';
+import { wganFamily, wganGpFamily } from './wgan/index';
+
+const FAMILIES: Record<FamilyName, FamilyDefinition<never>> = {
+  vae: vaeFamily as unknown as FamilyDefinition<never>,
+  dcgan: dcganFamily as unknown as FamilyDefinition<never>,
+  wgan: wganFamily as unknown as FamilyDefinition<never>,
+  'wgan-gp': wganGpFamily as unknown as FamilyDefinition<never>,
+  cgan: cganFamily as unknown as FamilyDefinition<never>,
+  'vae-gan': vaeGanFamily as unknown as FamilyDefinition<never>,
+};
+
+/** The family called `name`; a clear error listing the known ones otherwise. */
+export function familyDefinition(name: string): FamilyDefinition<Record<string, unknown>> {
+  if (!(FAMILY_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`unknown family ${JSON.stringify(name)}; one of ${FAMILY_NAMES.join(', ')}`);
+  }
+  return FAMILIES[name as FamilyName] as unknown as FamilyDefinition<Record<string, unknown>>;
+}
