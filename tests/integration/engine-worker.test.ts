@@ -27,7 +27,7 @@ describe('engine worker (wasm, worker thread)', () => {
     expect(engine.hostKind).toBe('thread');
     expect(engine.info.backend).toBe('wasm');
     expect(await engine.models()).toEqual([
-      { id: MODEL, family: 'dcgan', latentDim: 64, trained: false, imageShape: [28, 28, 1] },
+      { id: MODEL, family: 'dcgan', latentDim: 64, numClasses: null, trained: false, imageShape: [28, 28, 1] },
     ]);
   });
 
