@@ -390,6 +390,29 @@ describe('every family', () => {
   });
 });
 
+describe('every family on RGB images', () => {
+  it.each(FAMILIES.flatMap((f) => ([[32, 32, 3], [64, 64, 3]] as ImageShape[]).map((shape) => [f.name, shape.join('×'), f, shape] as const)))(
+    '%s on %s: a step gives finite losses and decode gives [B, h, w, 3]',
+    (_n, _s, family, shape) => {
+      const ds = { name: 'rgb', imageShape: shape, numClasses: 3 };
+      const inst = family.create(family.parseConfig({ filters: 2, latentDim: 8, upsampling: 'resize' }, ds), ds);
+      const rand = mulberry32(1);
+      const batch = {
+        images: tf.tensor4d(Float32Array.from({ length: 4 * shape[0] * shape[1] * 3 }, () => rand()), [4, ...shape]),
+        labels: tf.tensor1d([0, 1, 2, 0], 'int32'),
+      };
+      for (const v of Object.values(inst.trainStep(batch, 1))) expect(Number.isFinite(v)).toBe(true);
+      const z = tf.randomNormal([2, 8]) as tf.Tensor2D;
+      const classes = tf.tensor1d([2, 1], 'int32');
+      const px = inst.generative().decode(z, classes);
+      expect(px.shape).toEqual([2, ...shape]);
+      tf.dispose([z, classes, px]);
+      disposeBatch(batch);
+      inst.dispose();
+    },
+  );
+});
+
 describe('dcgan with the default config is the torch mirror', () => {
   it('same weights and the same losses, step for step, as models/dcgan/model.ts + train.ts', () => {
     const inst = dcganFamily.create(dcganFamily.parseConfig({ filters: 8, seed: 7 }, MNIST), MNIST);
