@@ -18,6 +18,11 @@
  *   (the `vae` family's architecture fields and defaults), beta 1, gamma 0.01,
  *   discriminatorFilters 32, discriminatorLeak 0.2, featureLayer null (the last stage),
  *   lr 2e-4, beta1 0.5, beta2 0.999.
+ *
+ * Measured (MNIST, wasm, batch 64, from a 2-epoch VAE with a held-out pixel ELBO of −129 nats):
+ * 300 steps at γ = 0.01 and 200 at γ = 0.1 both give sharper strokes than the VAE, but with
+ * speckle and grid artifacts in samples and reconstructions, and the pixel BCE of reconstructions
+ * rising from ~135 to ~210 nats. γ is not tuned yet: these short runs do not tell the two apart.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
