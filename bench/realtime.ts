@@ -316,7 +316,7 @@ async function analyse(results: MemberResult[], database: Database): Promise<Ana
     disconnects: results.reduce((n, m) => n + m.disconnects, 0) - results.length, // each member's own final disconnect
     latency_samples: latencies.length,
     latency_missing: missing,
-    op_to_frame_ms: { p50: q(latencies, 0.5), p95: q(latencies, 0.95), p99: q(latencies, 0.99), max: round(Math.max(...latencies), 1) },
+    op_to_frame_ms: { p50: q(latencies, 0.5), p95: q(latencies, 0.95), p99: q(latencies, 0.99), max: round(latencies.reduce((a, b) => Math.max(a, b), -Infinity), 1) },
     op_to_own_frame_ms: { p50: q(own, 0.5), p95: q(own, 0.95), p99: q(own, 0.99) },
     frames_delivered: framesDelivered,
     frames_rendered: framesRendered,
