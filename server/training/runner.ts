@@ -141,15 +141,18 @@ export function explorableRoles(instance: FamilyInstance): string[] {
 }
 
 async function ensureSpace(dir: string): Promise<void> {
-  let free: number;
-  try {
-    const s = await statfs(path.dirname(path.resolve(dir)));
-    free = s.bavail * s.bsize;
-  } catch {
-    return; // the directory does not exist yet: saveCheckpoint creates it and reports real errors
+  // The nearest directory that exists: the volume the checkpoint will land on.
+  let probe = path.dirname(path.resolve(dir));
+  let stats: Awaited<ReturnType<typeof statfs>> | undefined;
+  for (;;) {
+    stats = await statfs(probe).catch(() => undefined);
+    if (stats || path.dirname(probe) === probe) break;
+    probe = path.dirname(probe);
   }
+  if (!stats) return;
+  const free = stats.bavail * stats.bsize;
   if (free < MIN_FREE_BYTES) {
-    throw new TrainingError(`disk full: ${Math.round(free / 1048576)} MiB free under ${path.dirname(path.resolve(dir))}, need ${MIN_FREE_BYTES / 1048576} MiB for a checkpoint`);
+    throw new TrainingError(`disk full: ${Math.round(free / 1048576)} MiB free under ${probe}, need ${MIN_FREE_BYTES / 1048576} MiB for a checkpoint`);
   }
 }
 

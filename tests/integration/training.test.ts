@@ -8,6 +8,8 @@
  * Models are the real families at a small width (8 filters, batch 16) so that a job takes
  * seconds on the cpu-only machines.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,9 +43,9 @@ const SPEC = {
 };
 
 /** Runs a job to its end in a child process; `onEvent` may kill it. */
-async function run(spec: object, name: string, onEvent?: (e: TrainEvent, kill: () => void) => void) {
+async function run(spec: object, name: string, onEvent?: (e: TrainEvent, kill: () => void) => void, root = tmp.dir) {
   const events: TrainEvent[] = [];
-  const jobDir = path.join(tmp.dir, 'jobs', name);
+  const jobDir = path.join(root, 'jobs', name);
   const modelDir = path.join(tmp.dir, 'models', name);
   const proc = startTrainingProcess({ spec, jobDir, modelDir, backend: 'wasm', fresh: false }, (e) => {
     events.push(e);
@@ -115,6 +117,24 @@ describe('a training job', () => {
     expect(failed.lastGoodStep).not.toBeNull();
     expect((await readCard(path.join(jobDir, 'checkpoint'))).steps).toBe(failed.lastGoodStep);
     expect(events.some((e) => e.type === 'done')).toBe(false);
+  });
+
+  it('stops with "disk full" when the checkpoint volume is full, before writing', async (ctx) => {
+    // A 1 MiB tmpfs stands for a full disk; mounting needs root (the CI machine runs as root).
+    const mnt = path.join(tmp.dir, 'full');
+    mkdirSync(mnt);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status === 0;
+    if (!mounted) {
+      ctx.skip('cannot mount a tmpfs here (not root): the full-disk case was not run');
+      return;
+    }
+    try {
+      const { last } = await run({ ...SPEC, modelId: 'full' }, 'full', undefined, mnt);
+      expect(last).toMatchObject({ type: 'failed', step: 10, lastGoodStep: null });
+      expect((last as { error: string }).error).toMatch(/disk full: \d+ MiB free under .*full.*need 64 MiB for a checkpoint/);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
   });
 
   it('refuses bad specs with the reason, before anything runs', async () => {
