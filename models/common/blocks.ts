@@ -47,6 +47,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { parseConfigWith, torchInit } from './init';
 import { z } from 'zod';
 import type { ImageShape } from './family';
 import { randomNormal } from './random';
@@ -101,16 +102,7 @@ export function convPlan(shape: ImageShape): ConvPlan {
 // ---------------------------------------------------------------------------------------------
 // Initialisation (PyTorch's defaults, as in models/dcgan/model.ts)
 
-type Initializer = ReturnType<typeof tfl.initializers.varianceScaling>;
 
-/** Weights U(±1/√fan_in) (kaiming_uniform, a = √5) and biases U(±1/√fan_in), seeded. */
-function torchInit(fanIn: number, seed: number): { kernelInitializer: Initializer; biasInitializer: Initializer } {
-  const bound = 1 / Math.sqrt(fanIn);
-  return {
-    kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),
-    biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1 }),
-  };
-}
 
 const BN_MOMENTUM = 0.9; // PyTorch momentum 0.1
 const BN_EPSILON = 1e-5;
@@ -438,18 +430,5 @@ export type DatasetInfo = { name: string; imageShape: ImageShape; numClasses?: n
  * builders can make networks for the data set's images.
  */
 export function parseGanConfig<S extends z.ZodType>(family: string, schema: S, raw: unknown, dataset: DatasetInfo): z.output<S> {
-  const problem = imageShapeProblem(dataset.imageShape);
-  if (problem) throw new Error(`${family}: data set ${dataset.name}: ${problem}`);
-  const result = schema.safeParse(raw ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `${path ? `${path}.` : ''}${k}`).join(', ')}`;
-      }
-      return `${path || '(config)'}: ${issue.message}`;
-    });
-    throw new Error(`${family} config: ${lines.join('; ')}`);
-  }
-  return result.data;
+  return parseConfigWith(family, schema, raw, dataset, imageShapeProblem);
 }

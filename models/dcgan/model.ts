@@ -33,6 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { torchInit } from '../common/init';
 
 export interface DcganConfig {
   /** Size of z. */
@@ -55,16 +56,7 @@ const D_LEAK = 0.2;
 const BN_MOMENTUM = 0.9; // PyTorch momentum 0.1
 const BN_EPSILON = 1e-5;
 
-type Initializer = ReturnType<typeof tfl.initializers.varianceScaling>;
 
-/** PyTorch's default initialisers for a layer whose weight has this fan-in. */
-function torchInit(fanIn: number, seed: number): { kernelInitializer: Initializer; biasInitializer: Initializer } {
-  const bound = 1 / Math.sqrt(fanIn);
-  return {
-    kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),
-    biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1 }),
-  };
-}
 
 function batchNorm(name: string): tfl.layers.Layer {
   return tfl.layers.batchNormalization({ name, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON });

@@ -30,6 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { torchInit } from '../common/init';
 import type { ImageShape } from '../common/family';
 import { mulberry32 } from '../common/random';
 import { encodeMoments, klDivergence, layerSeed, reconstructionNll, reparameterize, standardNormal, vaePlan } from '../vae/model';
@@ -51,16 +52,7 @@ export interface VaeGanDiscriminator {
   withFeatures: tfl.LayersModel;
 }
 
-type Initializer = ReturnType<typeof tfl.initializers.varianceScaling>;
 
-/** PyTorch's default initialisers (as ../vae/model.ts). */
-function torchInit(fanIn: number, seed: number): { kernelInitializer: Initializer; biasInitializer: Initializer } {
-  const bound = 1 / Math.sqrt(fanIn);
-  return {
-    kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),
-    biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1 }),
-  };
-}
 
 export function buildDiscriminator(opts: DiscriminatorOptions): VaeGanDiscriminator {
   const { imageShape, filters, leak, featureLayer, seed } = opts;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Dataset } from '../common/family';
+import { parseConfigWith } from '../common/init';
 import { vaeShapeProblem } from './model';
 
 /**
@@ -39,18 +40,8 @@ export type DatasetInfo = Pick<Dataset, 'name' | 'imageShape' | 'numClasses'>;
  * take (naming the data set's imageShape).
  */
 export function parseFamilyConfig<S extends z.ZodType>(family: string, schema: S, raw: unknown, dataset: DatasetInfo): z.output<S> {
-  const problem = vaeShapeProblem(dataset.imageShape);
-  if (problem) throw new Error(`${family}: data set ${dataset.name}: imageShape: ${problem}`);
-  const result = schema.safeParse(raw ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `${path ? `${path}.` : ''}${k}`).join(', ')}`;
-      }
-      return `${path || '(config)'}: ${issue.message}`;
-    });
-    throw new Error(`${family} config: ${lines.join('; ')}`);
-  }
-  return result.data;
+  return parseConfigWith(family, schema, raw, dataset, (shape) => {
+    const problem = vaeShapeProblem(shape);
+    return problem ? `imageShape: ${problem}` : problem;
+  });
 }

@@ -47,6 +47,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { torchInit } from '../common/init';
 import type { ImageShape } from '../common/family';
 import { mulberry32, randomNormal } from '../common/random';
 
@@ -120,16 +121,7 @@ export interface VaeArchitecture {
   seed: number;
 }
 
-type Initializer = ReturnType<typeof tfl.initializers.varianceScaling>;
 
-/** PyTorch's default initialisers for a layer whose weight has this fan-in. */
-function torchInit(fanIn: number, seed: number): { kernelInitializer: Initializer; biasInitializer: Initializer } {
-  const bound = 1 / Math.sqrt(fanIn);
-  return {
-    kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),
-    biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1 }),
-  };
-}
 
 /**
  * Per-layer seeds: network k (0 encoder, 1 decoder, 2 the VAE-GAN's discriminator), layer i.
