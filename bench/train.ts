@@ -23,9 +23,9 @@ import { argValue, median, peerScript, report, round, runPeer, say, torchAvailab
 const BATCH = 64;
 
 async function main(): Promise<void> {
-  const steps = Number(argValue('--steps') ?? 20);
-  const rounds = Number(argValue('--rounds') ?? 3);
-  const families = (argValue('--families')?.split(',') ?? [...FAMILY_NAMES]) as FamilyName[];
+  const steps = Number(argValue('steps') ?? 20);
+  const rounds = Number(argValue('rounds') ?? 3);
+  const families = (argValue('families')?.split(',') ?? [...FAMILY_NAMES]) as FamilyName[];
   const info = await initEngine(env().TF_BACKEND);
   const { train } = await loadDataset('mnist');
   const source = createBatchSource(train, BATCH, 1);
