@@ -91,12 +91,20 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
     for (let i = 0; i < z.length; i++) {
       if (!Number.isFinite(z[i])) throw new RequestError(`z[${i}] is not a finite number`);
     }
-    if (classes === undefined) return { modelId, z, count };
-    if (!(classes instanceof Int32Array)) throw new RequestError('classes must be an Int32Array');
-    if (classes.length !== count) throw new RequestError(`classes has ${classes.length} labels but count is ${count}`);
-    for (let i = 0; i < classes.length; i++) {
-      if (classes[i]! < 0) throw new RequestError(`classes[${i}] is negative`);
+    const numClasses = model.summary.numClasses ?? null;
+    if (classes !== undefined) {
+      if (!(classes instanceof Int32Array)) throw new RequestError('classes must be an Int32Array');
+      if (classes.length !== count) throw new RequestError(`classes has ${classes.length} labels but count is ${count}`);
+      for (let i = 0; i < classes.length; i++) {
+        const c = classes[i]!;
+        if (c < 0 || (numClasses !== null && c >= numClasses)) {
+          throw new RequestError(`classes[${i}] is ${c}, not a class of model "${modelId}"${numClasses === null ? '' : ` (0 to ${numClasses - 1})`}`);
+        }
+      }
     }
+    // An unconditional model: labels play no part.
+    if (numClasses === null) return { modelId, z, count };
+    if (classes === undefined) throw new RequestError(`model "${modelId}" is conditional: each latent needs a class in [0, ${numClasses})`);
     return { modelId, z, count, classes };
   }
 

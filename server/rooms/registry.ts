@@ -69,7 +69,8 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
         id: roomId,
         name: name ?? 'Untitled room',
         modelId,
-        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: null },
+        // A conditional model needs a class from the start: the first one.
+        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: model.numClasses ? 0 : null },
         tokens: [
           { hash: hashToken(editorToken), role: 'editor' },
           { hash: hashToken(viewerToken), role: 'viewer' },

@@ -26,9 +26,13 @@ describe('engine worker (wasm, worker thread)', () => {
   it('starts on the requested backend in a worker thread and lists the built-in model honestly', async () => {
     expect(engine.hostKind).toBe('thread');
     expect(engine.info.backend).toBe('wasm');
-    expect(await engine.models()).toEqual([
-      { id: MODEL, family: 'dcgan', latentDim: 64, numClasses: null, trained: false, imageShape: [28, 28, 1] },
-    ]);
+    const models = await engine.models();
+    expect(models.find((m) => m.id === MODEL)).toEqual({ id: MODEL, family: 'dcgan', latentDim: 64, numClasses: null, trained: false, imageShape: [28, 28, 1] });
+    // The shipped pretrained models (models/pretrained) load with the engine, as trained models.
+    expect(models.map((m) => m.id).sort()).toEqual(['cgan-mnist', 'dcgan-mnist', MODEL, 'vae-mnist', 'vae-shapes32']);
+    expect(models.find((m) => m.id === 'cgan-mnist')).toMatchObject({ family: 'cgan', latentDim: 64, numClasses: 10, trained: true, imageShape: [28, 28, 1] });
+    expect(models.find((m) => m.id === 'vae-shapes32')).toMatchObject({ family: 'vae', latentDim: 10, numClasses: null, trained: true, imageShape: [32, 32, 3] });
+    for (const m of models.filter((x) => x.trained)) expect(m.weightsHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('decodes to [count, 28, 28, 1] pixels in [0, 1], the same for the same z', async () => {
@@ -74,7 +78,7 @@ describe('engine worker (wasm, worker thread)', () => {
 
   it('rejects an unknown model, a wrong-length z, a bad count and non-finite values with clear errors', async () => {
     await expect(engine.decode('no-such-model', latents(1), 1)).rejects.toThrow(
-      /decode: unknown model id "no-such-model" \(loaded: dcgan-mnist-random\)/,
+      /decode: unknown model id "no-such-model" \(loaded: .*dcgan-mnist-random/,
     );
     await expect(engine.decode(MODEL, new Float32Array(63), 1)).rejects.toThrow(
       /z has 63 values but 1 latent\(s\) of model "dcgan-mnist-random" need 1 × 64 = 64/,
@@ -85,6 +89,13 @@ describe('engine worker (wasm, worker thread)', () => {
     const nan = latents(1);
     nan[7] = Number.NaN;
     await expect(engine.decode(MODEL, nan, 1)).rejects.toThrow(/z\[7\] is not a finite number/);
+    // A conditional model needs a class per latent, within its classes.
+    await expect(engine.decode('cgan-mnist', latents(1), 1)).rejects.toThrow(/"cgan-mnist" is conditional: each latent needs a class in \[0, 10\)/);
+    await expect(engine.decode('cgan-mnist', latents(1), 1, Int32Array.of(10))).rejects.toThrow(/classes\[0\] is 10, not a class of model "cgan-mnist" \(0 to 9\)/);
+    const seven = await engine.decode('cgan-mnist', latents(1), 1, Int32Array.of(7));
+    const one = await engine.decode('cgan-mnist', latents(1), 1, Int32Array.of(1));
+    expect(seven.shape).toEqual([1, 28, 28, 1]);
+    expect(seven.pixels).not.toEqual(one.pixels);
     // The worker is still fine.
     expect((await engine.decode(MODEL, latents(1), 1)).shape).toEqual([1, 28, 28, 1]);
   });
