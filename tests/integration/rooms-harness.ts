@@ -130,9 +130,9 @@ export class Harness {
   }
 
   /** A new room: its id and tokens. */
-  async room(): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
+  async room(model: string = MODEL): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
     const c = await this.client();
-    const res = await createRoom(c.socket, MODEL);
+    const res = await createRoom(c.socket, model);
     c.socket.disconnect();
     if (!res.ok) throw new Error(`room:create failed: ${res.error}`);
     return res.data;

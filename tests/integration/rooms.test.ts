@@ -434,6 +434,18 @@ describe('F3: batched decodes across rooms', () => {
   });
 });
 
+describe('F: frames of conditional models', () => {
+  it('F1: a room of the shipped conditional GAN starts on class 0 and streams the frame of (z, class 0)', async () => {
+    const { roomId, editorToken } = await h.room('cgan-mnist');
+    const m = await h.member(roomId, editorToken, 'Ada');
+    expect(m.snapshot.classLabel).toBe(0);
+    await sendOp(m.socket, { kind: 'random', seed: 77 });
+    const frame = await m.waitFor('frame', (f) => f.version === 1);
+    const { pixels } = await h.engine.decode('cgan-mnist', seededNormal(77, 64), 1, Int32Array.of(0));
+    expect(readPng(frame.data as Uint8Array).pixels).toEqual(toBytes(pixels));
+  });
+});
+
 describe('P: presence', () => {
   it('P1: members get distinct colours; a dropped member is announced with room:member-left', async () => {
     const { roomId, editorToken } = await h.room();
