@@ -17,7 +17,7 @@ import { describeEngine, initEngine, releaseSecondCore, useSecondCore } from '..
 import { buildDiscriminator, buildGenerator, decode, DCGAN_MNIST } from '../models/dcgan/model';
 import { createDcganTrainer } from '../models/dcgan/train';
 import { loadMnistSplit, MNIST_PIXELS } from '../models/datasets/mnist';
-import { argValue, median, peerScript, quantile, report, round, runPeer, say, timeRuns, torchAvailable } from './lib/report';
+import { argValue, median, peerMissingReason, peerScript, quantile, report, round, runPeer, say, timeRuns } from './lib/report';
 
 const BATCH = 64;
 const TRAIN_STEPS = Number(argValue('steps') ?? 20); // as the peer: 3 warm-up steps, then 20 timed
@@ -135,11 +135,7 @@ async function main(): Promise<void> {
   };
 
   const script = peerScript('torch_dcgan.py');
-  const peerMissing = !script
-    ? 'not run: ../shared/bench/torch_dcgan.py not found'
-    : !torchAvailable()
-      ? 'not run: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch)'
-      : undefined;
+  const peerMissing = peerMissingReason(script);
 
   // Ours and the peer alternate, so that both see the same machine; medians over the rounds.
   const ours: OurRound[] = [];

@@ -18,7 +18,7 @@ import { familyDefinition } from '../models/families';
 import { loadDataset } from '../models/datasets/index';
 import { initEngine } from '../server/inference/engine';
 import { createBatchSource, stepSeed } from '../server/training/runner';
-import { argValue, median, peerScript, report, round, runPeer, say, torchAvailable } from './lib/report';
+import { argValue, median, peerMissingReason, peerScript, report, round, runPeer, say } from './lib/report';
 
 const BATCH = 64;
 
@@ -32,11 +32,7 @@ async function main(): Promise<void> {
   const before = tf.memory().numTensors;
 
   const script = peerScript('torch_dcgan.py');
-  const peerMissing = !script
-    ? 'not run: ../shared/bench/torch_dcgan.py not found'
-    : !torchAvailable()
-      ? 'not run: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch)'
-      : undefined;
+  const peerMissing = peerMissingReason(script);
 
   const perFamily: Record<string, number[]> = {};
   const peer: number[] = [];

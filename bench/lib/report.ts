@@ -79,6 +79,13 @@ export function torchAvailable(): boolean {
   return r.status === 0;
 }
 
+/** Why the peer cannot run here (no script, no PyTorch), or undefined when it can. */
+export function peerMissingReason(script: string | undefined): string | undefined {
+  if (!script) return 'not run: ../shared/bench/torch_dcgan.py not found';
+  if (!torchAvailable()) return 'not run: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch)';
+  return undefined;
+}
+
 /** Runs a peer script with --json and returns its last-line JSON object. */
 export function runPeer(script: string, args: string[]): Record<string, unknown> {
   const out = execFileSync(PYTHON, [script, ...args, '--json'], { encoding: 'utf8', maxBuffer: 16 << 20 });
