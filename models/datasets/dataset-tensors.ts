@@ -34,21 +34,24 @@ export function datasetBatches(
     throw new RangeError(`batchSize must be an integer in [1, ${dataset.count}] for ${dataset.name}, got ${batchSize}`);
   }
   const order = batchIndices(dataset.count, batchSize, seed, opts.epochs);
-  const px = imageSize(dataset);
   return (function* () {
-    for (const { indices, epoch } of order) {
-      const images = new Float32Array(batchSize * px);
-      for (let i = 0; i < batchSize; i++) {
-        const src = indices[i]!;
-        images.set(dataset.images.subarray(src * px, (src + 1) * px), i * px);
-      }
-      const batch: DatasetBatch = {
-        images: tf.tensor4d(images, [batchSize, ...dataset.imageShape], 'float32'),
-        indices,
-        epoch,
-      };
-      if (dataset.labels) batch.labels = tf.tensor1d(Int32Array.from(indices, (i) => dataset.labels![i]!), 'int32');
-      yield batch;
-    }
+    for (const { indices, epoch } of order) yield { ...gatherBatch(dataset, indices), indices, epoch };
   })();
+}
+
+/**
+ * The images (and labels, for a labelled data set) at `indices` as tensors owned by the caller:
+ * `[indices.length, h, w, c]` float32 and `[indices.length]` int32.
+ */
+export function gatherBatch(dataset: Dataset, indices: ArrayLike<number>): TrainBatch {
+  const px = imageSize(dataset);
+  const n = indices.length;
+  const images = new Float32Array(n * px);
+  for (let i = 0; i < n; i++) {
+    const src = indices[i]!;
+    images.set(dataset.images.subarray(src * px, (src + 1) * px), i * px);
+  }
+  const batch: TrainBatch = { images: tf.tensor4d(images, [n, ...dataset.imageShape], 'float32') };
+  if (dataset.labels) batch.labels = tf.tensor1d(Int32Array.from(indices, (i) => dataset.labels![i]!), 'int32');
+  return batch;
 }

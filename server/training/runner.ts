@@ -22,7 +22,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32, seededNormal } from '../../lib/latent/random';
 import { loadCheckpointInto, readCard, saveCheckpoint, type ModelCard } from '../../models/common/checkpoint';
-import type { Dataset, FamilyInstance, FamilyName, StepLosses } from '../../models/common/family';
+import type { Dataset, FamilyInstance, FamilyName, StepLosses, TrainBatch } from '../../models/common/family';
+import { shuffleInPlace } from '../../models/common/random';
+import { gatherBatch } from '../../models/datasets/dataset-tensors';
 import { encodePng } from '../rooms/encode-frame';
 import { datasetIsLabelled, familyDefinition, loadTrainingData } from './catalog';
 import { TrainJobSpecSchema, type TrainJobSpec } from './spec';
@@ -62,19 +64,6 @@ export function stepSeed(seed: number, step: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
 }
 
-/** Fisher–Yates permutation of 0..n-1 from `rand`. */
-function permutation(n: number, rand: () => number): Uint32Array {
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = p[i]!;
-    p[i] = p[j]!;
-    p[j] = t;
-  }
-  return p;
-}
-
 /**
  * The batch of step `step` (0-based): a pure function of (data set, batch size, seed, step).
  * Every epoch is a fresh permutation; the last partial batch of an epoch is dropped.
@@ -82,31 +71,20 @@ function permutation(n: number, rand: () => number): Uint32Array {
 export function createBatchSource(data: Dataset, batchSize: number, seed: number) {
   const perEpoch = Math.floor(data.count / batchSize);
   if (perEpoch < 1) throw new TrainingError(`data set ${data.name} has ${data.count} images, fewer than one batch of ${batchSize}`);
-  const [h, w, c] = data.imageShape;
-  const size = h * w * c;
   let epoch = -1;
-  let perm: Uint32Array = new Uint32Array(0);
+  const perm = new Uint32Array(data.count);
   return {
     stepsPerEpoch: perEpoch,
     /** Tensors owned by the caller. */
-    batch(step: number): { images: tf.Tensor4D; labels?: tf.Tensor1D } {
+    batch(step: number): TrainBatch {
       const e = Math.floor(step / perEpoch);
       if (e !== epoch) {
         epoch = e;
-        perm = permutation(data.count, mulberry32((seed ^ Math.imul(e + 1, 0x2545f491)) >>> 0));
+        for (let i = 0; i < data.count; i++) perm[i] = i;
+        shuffleInPlace(perm, mulberry32((seed ^ Math.imul(e + 1, 0x2545f491)) >>> 0));
       }
       const start = (step % perEpoch) * batchSize;
-      const images = new Float32Array(batchSize * size);
-      const labels = data.labels ? new Int32Array(batchSize) : undefined;
-      for (let i = 0; i < batchSize; i++) {
-        const k = perm[start + i]!;
-        images.set(data.images.subarray(k * size, (k + 1) * size), i * size);
-        if (labels) labels[i] = data.labels![k]!;
-      }
-      return {
-        images: tf.tensor4d(images, [batchSize, h, w, c], 'float32'),
-        ...(labels ? { labels: tf.tensor1d(labels, 'int32') } : {}),
-      };
+      return gatherBatch(data, perm.subarray(start, start + batchSize));
     },
   };
 }
