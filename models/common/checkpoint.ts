@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FamilyInstance, FamilyName, ImageShape } from './family';
@@ -248,12 +248,6 @@ export async function saveCheckpoint(
 
 // ---- reading ---------------------------------------------------------------------------------
 
-async function readCapped(file: string): Promise<Buffer> {
-  const buf = await readFile(file);
-  if (buf.length > MAX_CHECKPOINT_BYTES) throw new Error(`${file} is larger than ${MAX_CHECKPOINT_BYTES} bytes`);
-  return buf;
-}
-
 function parseManifest(text: string, file: string): ManifestEntry[] {
   const raw: unknown = JSON.parse(text);
   if (!Array.isArray(raw)) throw new Error(`${file}: not a weight manifest`);
@@ -287,10 +281,9 @@ function checkCard(card: ModelCard, file: string): ModelCard {
   return card;
 }
 
-/** Reads and checks card.json of a checkpoint directory. */
+/** Reads and checks card.json of a checkpoint directory (a small file: read synchronously). */
 export async function readCard(dir: string): Promise<ModelCard> {
-  const file = path.join(dir, 'card.json');
-  return checkCard(JSON.parse((await readCapped(file)).toString('utf8')) as ModelCard, file);
+  return readCardSync(dir);
 }
 
 /** readCard, synchronously (start-up of an engine host). */
@@ -300,8 +293,7 @@ export function readCardSync(dir: string): ModelCard {
 }
 
 /** Loads the networks of a checkpoint (no optimisers), synchronously. */
-export function loadWeightsSync(dir: string, instance: FamilyInstance): ModelCard {
-  const card = readCardSync(dir);
+export function loadWeightsSync(dir: string, instance: FamilyInstance, card: ModelCard = readCardSync(dir)): ModelCard {
   const wFile = path.join(dir, 'weights.bin');
   const bin = readCappedSync(wFile);
   const hash = createHash('sha256').update(bin).digest('hex');
@@ -338,8 +330,8 @@ export async function loadCheckpointInto(dir: string, instance: FamilyInstance, 
   const card = loadWeightsSync(dir, instance);
   if (opts.optimizers) {
     const oFile = path.join(dir, 'optimizer.bin');
-    const obin = await readCapped(oFile);
-    const omanifest = parseManifest((await readCapped(path.join(dir, 'optimizer.json'))).toString('utf8'), oFile);
+    const obin = readCappedSync(oFile);
+    const omanifest = parseManifest(readCappedSync(path.join(dir, 'optimizer.json')).toString('utf8'), oFile);
     for (const [role, opt] of Object.entries(instance.optimizers)) {
       const entries = omanifest.filter((e) => e.role === role && !e.name.startsWith('@'));
       const named = entries.map((e) => ({ name: e.name.slice(e.name.indexOf(':') + 1), tensor: tf.tensor(unpack(e, obin, oFile), e.shape, 'float32') }));

@@ -15,7 +15,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadWeightsSync, readCardSync } from '../../models/common/checkpoint';
+import { loadWeightsSync, readCardSync, type ModelCard } from '../../models/common/checkpoint';
 import type { FamilyInstance, GenerativeModel } from '../../models/common/family';
 import { DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, buildGenerator, decode } from '../../models/dcgan/model';
 import { familyDefinition } from '../../models/families';
@@ -67,8 +67,7 @@ function randomDcgan(): LoadedModel {
 }
 
 /** Loads the checkpoint in `dir` (throws with the reason if it cannot). */
-export function loadTrainedModel(dir: string): LoadedModel {
-  const card = readCardSync(dir);
+export function loadTrainedModel(dir: string, card: ModelCard = readCardSync(dir)): LoadedModel {
   const family = familyDefinition(card.family);
   const instance: FamilyInstance = family.create(card.config, {
     name: card.dataset,
@@ -76,7 +75,7 @@ export function loadTrainedModel(dir: string): LoadedModel {
     ...(card.numClasses ? { numClasses: card.numClasses } : {}),
   });
   try {
-    loadWeightsSync(dir, instance);
+    loadWeightsSync(dir, instance, card);
   } catch (err) {
     instance.dispose();
     throw err;
@@ -133,7 +132,7 @@ export function createModelRegistry(opts: { modelDir: string; log?: (line: strin
         const card = readCardSync(dir);
         const existing = models.get(card.id);
         if (existing && existing.summary.weightsHash === card.weightsHash) continue;
-        const m = loadTrainedModel(dir);
+        const m = loadTrainedModel(dir, card);
         warm(m);
         existing?.dispose();
         models.set(m.summary.id, m);
