@@ -122,11 +122,11 @@ export async function handleTrainingApi(
         write(toWire(e));
         if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') {
           ended = true;
+          // After subscribe returns (a replayed end arrives before `off` is assigned).
           queueMicrotask(() => off());
           res.end();
         }
       });
-      if (ended) off();
       req.on('close', () => off());
     } else throw new HttpError(404, 'not found');
   } catch (err) {
