@@ -28,7 +28,7 @@ import type {
 } from './rooms';
 
 /** Bumped on any incompatible change to the events below. Checked at hello (H2) and join (J3). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Closed set of errors a client can receive; internal errors are never echoed (rule E1). */
 export const ERROR_CODES = [
@@ -52,7 +52,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * The answer to every acked request.
- * @example { ok: true, data: { protocolVersion: 1, ... } }
+ * @example { ok: true, data: { protocolVersion: 2, ... } }
  * @example { ok: false, error: 'protocol-mismatch', message: 'server speaks protocol 1' }
  */
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message?: string };

@@ -16,6 +16,8 @@ export const PSI_MAX = 2;
 export const MAX_STEP = 100;
 /** Undo depth kept per room (the op log keeps everything; this bounds memory). */
 export const UNDO_DEPTH = 100;
+/** Largest class label an op may name; a room checks it against its model's own classes. */
+export const MAX_CLASSES = 1024;
 /** Presence pointers are relayed at most this often per member (about 30 Hz). */
 export const POINTER_INTERVAL_MS = 33;
 
@@ -54,7 +56,7 @@ export interface RoomCreateResponse {
   viewerToken: string;
 }
 
-/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 1 } */
+/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 2 } */
 export const RoomJoinRequestSchema = z.strictObject({
   roomId: RoomIdSchema,
   token: TokenSchema,
@@ -98,6 +100,20 @@ export interface LatentStateFields {
   psi: number;
   /** Class of a conditional model; null for unconditional ones. */
   classLabel: number | null;
+  /**
+   * The active direction weights: stored direction id → how far (in z units, along its unit
+   * vector) the room has moved along it since z was last replaced (rule O11). z already holds
+   * their effect; a direction at 0 is absent. The sliders of every member show these.
+   */
+  weights: Record<string, number>;
+}
+
+/** A stored direction of the room's model, as listed in the join snapshot. */
+export interface DirectionInfo {
+  id: string;
+  name: string;
+  /** How it was found, e.g. `classifier-gradient`, `pca`. */
+  method: string;
 }
 
 /**
@@ -108,8 +124,12 @@ export interface RoomSnapshot extends LatentStateFields {
   roomId: string;
   modelId: string;
   latentDim: number;
+  /** Number of classes of a conditional model (`class` ops take 0 … numClasses − 1); null otherwise. */
+  numClasses: number | null;
   /** Shape of one frame, [height, width, channels]. */
   imageShape: [number, number, number];
+  /** The model's stored directions (for `nudge`, `weight` and `sum` references). */
+  directions: DirectionInfo[];
   bookmarks: Bookmark[];
   members: Member[];
   /** The receiving member's own id and role. */
@@ -156,6 +176,14 @@ export const LatentOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('random'), seed: z.number().int().min(0).max(0xffffffff) }),
   /** Set the truncation psi; z itself is unchanged, frames decode mean + psi (z - mean). */
   z.strictObject({ kind: z.literal('psi'), psi: z.number().min(PSI_MIN).max(PSI_MAX) }),
+  /** Set the class of a conditional model; z is unchanged. */
+  z.strictObject({ kind: z.literal('class'), classLabel: z.number().int().min(0).max(MAX_CLASSES - 1) }),
+  /**
+   * Set the active weight of a stored direction d to `weight`: z moves by
+   * (weight − its current weight) · d/|d|. Two members dragging one slider both land on a
+   * position, not a sum of deltas.
+   */
+  z.strictObject({ kind: z.literal('weight'), direction: ItemIdSchema, weight: step }),
   /** Restore the state before the last op not yet undone. */
   z.strictObject({ kind: z.literal('undo') }),
 ]);
@@ -169,7 +197,7 @@ export interface LatentOpResponse {
 
 /**
  * Broadcast `latent:state`: the new state after each applied op, to every member (sender too).
- * @example { version: 42, z: [...], psi: 1, classLabel: null, by: 'm_4f..', kind: 'nudge' }
+ * @example { version: 42, z: [...], psi: 1, classLabel: null, weights: { 'b2..': 1.5 }, by: 'm_4f..', kind: 'weight' }
  */
 export interface LatentStateBroadcast extends LatentStateFields {
   /** Member whose op produced this version. */

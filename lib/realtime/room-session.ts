@@ -6,7 +6,7 @@
  * token and takes the new snapshot. The browser store and the tests drive rooms through this.
  */
 import type { Result } from '../protocol/events';
-import type { Bookmark, LatentStateFields, Member, Role, RoomSnapshot } from '../protocol/rooms';
+import type { Bookmark, DirectionInfo, LatentStateFields, Member, Role, RoomSnapshot } from '../protocol/rooms';
 import type { ClientSocket } from './client-socket';
 import { joinRoom } from './room-client';
 
@@ -16,6 +16,8 @@ export interface RoomView extends LatentStateFields {
   role: Role;
   members: Member[];
   bookmarks: Bookmark[];
+  /** The model's stored directions (their weights are in `weights`). */
+  directions: DirectionInfo[];
 }
 
 export interface RoomSession {
@@ -49,6 +51,8 @@ export function createRoomSession(socket: ClientSocket, credentials: { roomId: s
       z: latent.z,
       psi: latent.psi,
       classLabel: latent.classLabel,
+      weights: latent.weights,
+      directions: s.directions,
     };
     changed();
   }
@@ -56,7 +60,7 @@ export function createRoomSession(socket: ClientSocket, credentials: { roomId: s
   const handlers = {
     'latent:state': (s: LatentStateFields) => {
       if (!view || s.version <= view.version) return;
-      view = { ...view, version: s.version, z: s.z, psi: s.psi, classLabel: s.classLabel };
+      view = { ...view, version: s.version, z: s.z, psi: s.psi, classLabel: s.classLabel, weights: s.weights };
       changed();
     },
     'room:snapshot': takeSnapshot,

@@ -70,7 +70,7 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
         name: name ?? 'Untitled room',
         modelId,
         // A conditional model needs a class from the start: the first one.
-        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: model.numClasses ? 0 : null },
+        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: model.numClasses ? 0 : null, weights: {} },
         tokens: [
           { hash: hashToken(editorToken), role: 'editor' },
           { hash: hashToken(viewerToken), role: 'viewer' },

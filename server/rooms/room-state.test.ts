@@ -9,6 +9,7 @@ import { isFiniteVector } from '../../lib/latent/vector';
 import type { LatentOp } from '../../lib/protocol/rooms';
 import { RequestError } from '../realtime/ack';
 import { advance, applyOp, initialHistory, type LatentHistory, type OpContext } from './room-state';
+import { fromStored, toStored, type StoredState } from './room-store';
 
 const DIM = 6;
 const num = fc.double({ min: -1e3, max: 1e3, noNaN: true });
@@ -26,22 +27,26 @@ const op: fc.Arbitrary<LatentOp> = fc.oneof(
   fc.record({ kind: fc.constant('sum' as const), terms: fc.array(fc.record({ ref, weight: fc.double({ min: -100, max: 100, noNaN: true }) }), { minLength: 1, maxLength: 4 }) }),
   fc.record({ kind: fc.constant('random' as const), seed: fc.nat({ max: 0xffffffff }) }),
   fc.record({ kind: fc.constant('psi' as const), psi: fc.double({ min: 0, max: 2, noNaN: true }) }),
+  fc.record({ kind: fc.constant('class' as const), classLabel: fc.nat({ max: 4 }) }),
+  fc.record({ kind: fc.constant('weight' as const), direction: fc.constantFrom('d1', 'd2', 'missing'), weight: fc.double({ min: -100, max: 100, noNaN: true }) }),
   fc.constant({ kind: 'undo' as const }),
 );
 
+const DIRECTIONS: Record<string, Float32Array> = { d1: Float32Array.from([0, 0, 1, 0, 0, 0]), d2: Float32Array.from([3, 0, 0, 4, 0, 0]) };
 const ctx: OpContext = {
   latentDim: DIM,
+  numClasses: 3,
   bookmark: (id) => (id === 'b1' ? Float32Array.from([1, 2, 3, 4, 5, 6]) : undefined),
-  direction: (id) => (id === 'd1' ? Float32Array.from([0, 0, 1, 0, 0, 0]) : undefined),
+  direction: (id) => DIRECTIONS[id],
 };
+const start = () => initialHistory({ z: new Float32Array(DIM).fill(0.5), psi: 1, classLabel: 0, weights: {} });
 
 describe('applyOp', () => {
   it('refused ops change nothing; applied ops bump the version by one; replaying results rebuilds the same history', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
-        const start = initialHistory({ z: new Float32Array(DIM).fill(0.5), psi: 1, classLabel: null });
-        let h: LatentHistory = start;
-        let replay: LatentHistory = start;
+        let h: LatentHistory = start();
+        let replay: LatentHistory = h;
         for (const o of ops) {
           let next: LatentHistory;
           try {
@@ -57,12 +62,53 @@ describe('applyOp', () => {
           if (o.kind === 'undo') expect(next.current).toEqual(h.undo[h.undo.length - 1]);
           else expect(next.undo[next.undo.length - 1]).toEqual(h.current);
           // What the op log stores (kind and resulting state, through JSON) replays to the same history.
-          const stored = JSON.parse(JSON.stringify({ z: Array.from(next.current.z), psi: next.current.psi, classLabel: next.current.classLabel }));
-          replay = advance(replay, o.kind, { ...stored, z: Float32Array.from(stored.z) });
+          replay = advance(replay, o.kind, fromStored(JSON.parse(JSON.stringify(toStored(next.current))) as StoredState));
+          expect(next.current.classLabel === null || next.current.classLabel < 3).toBe(true);
+          for (const w of Object.values(next.current.weights)) expect(w === Math.fround(w) && w !== 0).toBe(true);
           h = next;
         }
         expect(replay).toEqual(h);
       }),
     );
+  });
+});
+
+describe('direction weights and class (SPEC O10, O11)', () => {
+  const apply = (h: LatentHistory, o: LatentOp) => applyOp(h, o, ctx);
+
+  it('weight sets a slider: z moves by the change of weight along the unit direction; nudge on a stored direction moves the slider too', () => {
+    let h = apply(start(), { kind: 'weight', direction: 'd2', weight: 2 });
+    // d2 / |d2| = (0.6, 0, 0, 0.8, 0, 0)
+    expect(Array.from(h.current.z)).toEqual([0.5 + 1.2, 0.5, 0.5, 0.5 + 1.6, 0.5, 0.5].map(Math.fround));
+    expect(h.current.weights).toEqual({ d2: 2 });
+    h = apply(h, { kind: 'weight', direction: 'd2', weight: 2 }); // the same position: z stays
+    expect(Array.from(h.current.z)).toEqual([0.5 + 1.2, 0.5, 0.5, 0.5 + 1.6, 0.5, 0.5].map(Math.fround));
+    h = apply(h, { kind: 'nudge', direction: { direction: 'd1' }, amount: 0.25 });
+    h = apply(h, { kind: 'nudge', direction: { direction: 'd1' }, amount: 0.25 });
+    expect(h.current.weights).toEqual({ d2: 2, d1: 0.5 });
+    expect(h.current.z[2]).toBe(1);
+    h = apply(h, { kind: 'nudge', direction: { vector: [1, 0, 0, 0, 0, 0] }, amount: 1 }); // not a stored direction
+    expect(h.current.weights).toEqual({ d2: 2, d1: 0.5 });
+    h = apply(h, { kind: 'weight', direction: 'd1', weight: 0 }); // back to 0: z[2] back, the entry gone
+    expect(h.current.z[2]).toBe(0.5);
+    expect(h.current.weights).toEqual({ d2: 2 });
+  });
+
+  it('ops that replace z start the weights afresh; psi and class keep them; undo restores them', () => {
+    const w = apply(start(), { kind: 'weight', direction: 'd1', weight: -1.5 });
+    for (const o of [{ kind: 'set', z: [1, 1, 1, 1, 1, 1] }, { kind: 'random', seed: 4 }, { kind: 'lerp', from: { current: true }, to: { bookmark: 'b1' }, t: 0.5 }] as LatentOp[]) {
+      expect(apply(w, o).current.weights).toEqual({});
+    }
+    expect(apply(w, { kind: 'psi', psi: 0.7 }).current.weights).toEqual({ d1: -1.5 });
+    const c = apply(w, { kind: 'class', classLabel: 2 });
+    expect(c.current).toMatchObject({ classLabel: 2, weights: { d1: -1.5 }, z: w.current.z });
+    const undone = apply(apply(c, { kind: 'set', z: [0, 0, 0, 0, 0, 0] }), { kind: 'undo' });
+    expect(undone.current).toEqual(c.current);
+  });
+
+  it('refuses a class beyond the model, a class for an unconditional model, and an unknown direction', () => {
+    expect(() => apply(start(), { kind: 'class', classLabel: 3 })).toThrow(/class must be in 0…2/);
+    expect(() => applyOp(start(), { kind: 'class', classLabel: 0 }, { ...ctx, numClasses: null })).toThrow(/not conditional/);
+    expect(() => apply(start(), { kind: 'weight', direction: 'missing', weight: 1 })).toThrow(RequestError);
   });
 });

@@ -15,6 +15,8 @@ export interface LatentSnapshot {
   z: Float32Array;
   psi: number;
   classLabel: number | null;
+  /** Active direction weights (SPEC O11): id → float32 weight, zeros absent. */
+  weights: Readonly<Record<string, number>>;
 }
 
 export interface LatentHistory {
@@ -27,6 +29,8 @@ export interface LatentHistory {
 /** What an op may refer to besides inline vectors. */
 export interface OpContext {
   latentDim: number;
+  /** Classes of a conditional model; null for unconditional ones (no `class` ops). */
+  numClasses: number | null;
   bookmark(id: string): Float32Array | undefined;
   direction(id: string): Float32Array | undefined;
 }
@@ -61,20 +65,41 @@ export function checkedVector(values: readonly number[], latentDim: number, what
   return v;
 }
 
-function resolve(ref: VectorRef, history: LatentHistory, ctx: OpContext, what: string): Float32Array {
-  if ('current' in ref) return history.current.z;
+function resolve(ref: VectorRef, history: LatentHistory | undefined, ctx: OpContext, what: string): Float32Array {
+  if ('current' in ref) return history!.current.z;
   if ('vector' in ref) return checkedVector(ref.vector, ctx.latentDim, what);
   const found = 'bookmark' in ref ? ctx.bookmark(ref.bookmark) : ctx.direction(ref.direction);
   if (!found) throw new RequestError('not-found', `${what}: no such ${'bookmark' in ref ? 'bookmark' : 'direction'}`);
   return found;
 }
 
-function withZ(history: LatentHistory, z: Float32Array): LatentSnapshot {
+/** float32, and +0 for -0 (JSON writes -0 as 0: the server holds what every client holds). */
+function f32(x: number): number {
+  return Math.fround(x) + 0;
+}
+
+/**
+ * The state with a new z. `weights` are the direction weights that go with it: an op that
+ * replaces z (set, lerp, slerp, sum, random) starts them afresh ({}), a move keeps them.
+ */
+function withZ(history: LatentHistory, z: Float32Array, weights: LatentSnapshot['weights'] = {}): LatentSnapshot {
   // A finite input can still overflow (a sum of large terms): the result is checked too (E4).
   if (!isFiniteVector(z)) badRequest('the result is not finite in float32');
-  // JSON writes -0 as 0: store +0 so the server holds what every client and the op log hold.
   for (let i = 0; i < z.length; i++) if (Object.is(z[i], -0)) z[i] = 0;
-  return { ...history.current, z };
+  return { ...history.current, z, weights };
+}
+
+/** `weights` with `id` set to `weight` (float32; removed at 0). */
+function withWeight(weights: LatentSnapshot['weights'], id: string, weight: number): Record<string, number> {
+  const { [id]: _old, ...rest } = weights;
+  const w = f32(weight);
+  return w === 0 ? rest : { ...rest, [id]: w };
+}
+
+function storedDirection(id: string, ctx: OpContext): Float32Array {
+  const unit = normalize(resolve({ direction: id }, undefined, ctx, 'direction'));
+  if (!unit) badRequest('direction must not be zero');
+  return unit;
 }
 
 /**
@@ -90,7 +115,19 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
     case 'nudge': {
       const unit = normalize(resolve(op.direction, history, ctx, 'direction'));
       if (!unit) badRequest('direction must not be zero');
-      next = withZ(history, addScaled(history.current.z, unit, op.amount));
+      const { weights } = history.current;
+      // Along a stored direction the nudge moves its slider too (O11); other vectors leave them.
+      const id = 'direction' in op.direction ? op.direction.direction : undefined;
+      const nextWeights = id === undefined ? weights : withWeight(weights, id, (weights[id] ?? 0) + op.amount);
+      next = withZ(history, addScaled(history.current.z, unit, op.amount), nextWeights);
+      break;
+    }
+    case 'weight': {
+      const unit = storedDirection(op.direction, ctx);
+      const { weights } = history.current;
+      const target = withWeight(weights, op.direction, op.weight);
+      const delta = (target[op.direction] ?? 0) - (weights[op.direction] ?? 0);
+      next = withZ(history, addScaled(history.current.z, unit, delta), target);
       break;
     }
     case 'lerp':
@@ -109,7 +146,12 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
       next = withZ(history, seededNormal(op.seed, ctx.latentDim));
       break;
     case 'psi':
-      next = { ...history.current, psi: Math.fround(op.psi) + 0 }; // + 0: no -0 (see withZ)
+      next = { ...history.current, psi: f32(op.psi) };
+      break;
+    case 'class':
+      if (ctx.numClasses === null) badRequest('this model is not conditional: it has no classes');
+      if (op.classLabel >= ctx.numClasses) badRequest(`class must be in 0…${ctx.numClasses - 1}, got ${op.classLabel}`);
+      next = { ...history.current, classLabel: op.classLabel };
       break;
     case 'undo': {
       const previous = history.undo[history.undo.length - 1];

@@ -18,7 +18,7 @@ beforeAll(async () => {
   store = createRoomStore(database);
   await store.ensureModel({ id: 'm', family: 'dcgan', latentDim: 2, trained: false, imageShape: [1, 1, 1] });
   for (const id of ['a', 'b', 'c']) {
-    await store.createRoom({ id, name: id, modelId: 'm', initial: { z: Float32Array.of(0, 0), psi: 1, classLabel: null }, tokens: [{ hash: `h-${id}`, role: 'editor' }] });
+    await store.createRoom({ id, name: id, modelId: 'm', initial: { z: Float32Array.of(0, 0), psi: 1, classLabel: null, weights: {} }, tokens: [{ hash: `h-${id}`, role: 'editor' }] });
   }
 });
 

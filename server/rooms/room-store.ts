@@ -19,6 +19,8 @@ export interface StoredState {
   z: number[];
   psi: number;
   classLabel: number | null;
+  /** Active direction weights; absent when there are none (and in rows written before them). */
+  weights?: Record<string, number>;
 }
 
 /** One row of the op log as stored in room_ops.op. */
@@ -43,15 +45,17 @@ export interface LoadedRoom {
   /** Rows in version order, from the last checkpoint (version 0, kind 'create', at first). */
   log: { version: number; entry: StoredOp }[];
   bookmarks: { id: string; name: string; z: number[]; createdBy: string | null }[];
-  directions: { id: string; vector: number[] }[];
+  directions: { id: string; name: string; method: string; vector: number[] }[];
 }
 
 export function toStored(s: LatentSnapshot): StoredState {
-  return { z: Array.from(s.z), psi: s.psi, classLabel: s.classLabel };
+  const stored: StoredState = { z: Array.from(s.z), psi: s.psi, classLabel: s.classLabel };
+  if (Object.keys(s.weights).length > 0) stored.weights = { ...s.weights };
+  return stored;
 }
 
 export function fromStored(s: StoredState): LatentSnapshot {
-  return { z: Float32Array.from(s.z), psi: s.psi, classLabel: s.classLabel };
+  return { z: Float32Array.from(s.z), psi: s.psi, classLabel: s.classLabel, weights: { ...s.weights } };
 }
 
 const MODEL_FAMILIES = schema.modelFamily.enumValues;
@@ -179,7 +183,7 @@ export function createRoomStore(database: Database) {
         .where(eq(schema.bookmarks.roomId, roomId))
         .orderBy(asc(schema.bookmarks.createdAt));
       const directions = await db
-        .select({ id: schema.directions.id, vector: schema.directions.vector })
+        .select({ id: schema.directions.id, name: schema.directions.name, method: schema.directions.method, vector: schema.directions.vector })
         .from(schema.directions)
         .where(eq(schema.directions.modelId, room.modelId));
       return {

@@ -5,7 +5,7 @@
  *
  * Only the registry (./registry.ts) constructs rooms.
  */
-import type { Bookmark, FrameBroadcast, LatentOp, LatentStateBroadcast, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
+import type { Bookmark, DirectionInfo, FrameBroadcast, LatentOp, LatentStateBroadcast, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
 import type { Logger } from '../logger';
 import { coalesce, type Coalescer } from './coalesce';
 import { advance, applyOp, initialHistory, type LatentHistory, type OpContext } from './room-state';
@@ -32,6 +32,8 @@ export type RenderFrame = (modelId: string, z: Float32Array, psi: number, classL
 
 export interface ModelShape {
   latentDim: number;
+  /** Classes of a conditional model; null or absent for unconditional ones. */
+  numClasses?: number | null;
   imageShape: [number, number, number];
 }
 
@@ -58,7 +60,7 @@ export class Room {
   readonly modelId: string;
   readonly members = new Map<string, Member>();
   private readonly bookmarks = new Map<string, Bookmark & { vector: Float32Array }>();
-  private readonly directions = new Map<string, Float32Array>();
+  private readonly directions = new Map<string, DirectionInfo & { vector: Float32Array }>();
   /** Applied in memory, maybe not yet persisted. */
   private history: LatentHistory;
   /** Persisted and broadcast. */
@@ -93,12 +95,13 @@ export class Room {
       this.bookmarks.set(b.id, { id: b.id, name: b.name, z: Array.from(vector), createdBy: b.createdBy ?? '', vector });
     }
     for (const d of loaded.directions) {
-      if (d.vector.length === model.latentDim) this.directions.set(d.id, Float32Array.from(d.vector));
+      if (d.vector.length === model.latentDim) this.directions.set(d.id, { id: d.id, name: d.name, method: d.method, vector: Float32Array.from(d.vector) });
     }
     this.context = {
       latentDim: model.latentDim,
+      numClasses: model.numClasses ?? null,
       bookmark: (id) => this.bookmarks.get(id)?.vector,
-      direction: (id) => this.directions.get(id),
+      direction: (id) => this.directions.get(id)?.vector,
     };
     this.renders = coalesce(
       (h) => this.render(h),
@@ -118,9 +121,12 @@ export class Room {
       roomId: this.id,
       modelId: this.modelId,
       latentDim: this.model.latentDim,
+      numClasses: this.model.numClasses ?? null,
       imageShape: [...this.model.imageShape],
+      directions: [...this.directions.values()].map(({ vector: _v, ...d }) => d),
       version,
       ...toStored(current),
+      weights: { ...current.weights },
       bookmarks: [...this.bookmarks.values()].map(({ vector: _v, ...b }) => b),
       members: [...this.members.values()],
       memberId,
@@ -155,7 +161,7 @@ export class Room {
     const state = toStored(next.current);
     const entry: StoredOp = { kind: op.kind, op, state };
     if (next.version % CHECKPOINT_EVERY === 0) entry.undo = next.undo.map(toStored);
-    const broadcast: LatentStateBroadcast = { version: next.version, ...state, by: memberId, kind: op.kind };
+    const broadcast: LatentStateBroadcast = { version: next.version, ...state, weights: { ...next.current.weights }, by: memberId, kind: op.kind };
     const acked = new Promise<number>((resolve, reject) => {
       this.pending.push({ version: next.version, memberId, entry, broadcast, history: next, resolve, reject });
       this.flushing ??= this.flush();

@@ -74,6 +74,9 @@ describe('J: create and join', () => {
       version: 0,
       psi: 1,
       classLabel: null,
+      numClasses: null,
+      weights: {},
+      directions: [],
       bookmarks: [],
       role: 'editor',
     });
@@ -167,7 +170,7 @@ describe('O: ops', () => {
     const z = vector((i) => Math.sin(i) * 1.1);
     expect(await sendOp(a.socket, { kind: 'set', z })).toEqual({ ok: true, data: { version: 1 } });
     for (const c of [a, b]) {
-      expect(await c.waitFor('latent:state')).toEqual({ version: 1, z, psi: 1, classLabel: null, by: a.snapshot.memberId, kind: 'set' });
+      expect(await c.waitFor('latent:state')).toEqual({ version: 1, z, psi: 1, classLabel: null, weights: {}, by: a.snapshot.memberId, kind: 'set' });
     }
   });
 
@@ -443,6 +446,69 @@ describe('F: frames of conditional models', () => {
     const frame = await m.waitFor('frame', (f) => f.version === 1);
     const { pixels } = await h.engine.decode('cgan-mnist', seededNormal(77, 64), 1, Int32Array.of(0));
     expect(readPng(frame.data as Uint8Array).pixels).toEqual(toBytes(pixels));
+  });
+});
+
+describe('O10: class', () => {
+  it('O10: class sets the class of a conditional model; frames follow it; a class out of range or on an unconditional model is refused', async () => {
+    const { roomId, editorToken, viewerToken } = await h.room('cgan-mnist');
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const v = await h.member(roomId, viewerToken, 'Vi');
+    expect(a.snapshot).toMatchObject({ numClasses: 10, classLabel: 0 });
+    expect(await sendOp(a.socket, { kind: 'random', seed: 5 })).toEqual({ ok: true, data: { version: 1 } });
+    expect(await sendOp(a.socket, { kind: 'class', classLabel: 7 })).toEqual({ ok: true, data: { version: 2 } });
+    const s2 = await v.waitFor('latent:state', (s) => s.version === 2);
+    expect(s2).toMatchObject({ classLabel: 7, kind: 'class', z: f32(seededNormal(5, 64)) });
+    const frame = await v.waitFor('frame', (f) => f.version === 2);
+    const { pixels } = await h.engine.decode('cgan-mnist', seededNormal(5, 64), 1, Int32Array.of(7));
+    expect(readPng(frame.data as Uint8Array).pixels).toEqual(toBytes(pixels));
+    for (const classLabel of [10, -1, 2.5]) {
+      expect(await sendOp(a.socket, { kind: 'class', classLabel })).toMatchObject({ ok: false, error: 'bad-request' });
+    }
+    expect(await sendOp(v.socket, { kind: 'class', classLabel: 1 })).toMatchObject({ ok: false, error: 'forbidden' });
+    expect(await sendOp(a.socket, { kind: 'undo' })).toEqual({ ok: true, data: { version: 3 } });
+    expect(await v.waitFor('latent:state', (s) => s.version === 3)).toMatchObject({ classLabel: 0 });
+    expect(v.seen('latent:state').map((s) => s.version)).toEqual([1, 2, 3]);
+
+    const plain = await h.room();
+    const b = await h.member(plain.roomId, plain.editorToken, 'Bo');
+    expect(await sendOp(b.socket, { kind: 'class', classLabel: 0 })).toMatchObject({ ok: false, error: 'bad-request' });
+    expect(h.server.rooms.get(plain.roomId)?.version).toBe(0);
+  });
+});
+
+describe('O11: direction weights', () => {
+  it('O11: weight moves a stored direction\'s slider; every member sees the weights; they survive a reload; set starts them afresh', async () => {
+    const [row] = await h.database.db
+      .insert(schema.directions)
+      .values({ modelId: MODEL, name: 'thickness', method: 'test', vector: vector((i) => (i === 1 ? 3 : i === 2 ? 4 : 0)) })
+      .returning({ id: schema.directions.id });
+    const id = row!.id;
+    const { roomId, editorToken, viewerToken } = await h.room();
+    const a = await h.member(roomId, editorToken, 'Ada');
+    const v = await h.member(roomId, viewerToken, 'Vi');
+    expect(a.snapshot.directions).toContainEqual({ id, name: 'thickness', method: 'test' });
+    const z0 = vector(() => 0);
+    await sendOp(a.socket, { kind: 'set', z: z0 });
+    expect(await sendOp(a.socket, { kind: 'weight', direction: id, weight: 2 })).toEqual({ ok: true, data: { version: 2 } });
+    const s2 = await v.waitFor('latent:state', (s) => s.version === 2);
+    expect(s2).toMatchObject({ kind: 'weight', weights: { [id]: 2 } });
+    expect(s2.z).toEqual(f32(z0.map((_, i) => (i === 1 ? 1.2 : i === 2 ? 1.6 : 0))));
+    // Dragging the same slider to 0.5: z moves by -1.5 along it, not by 0.5 more.
+    await sendOp(a.socket, { kind: 'weight', direction: id, weight: 0.5 });
+    const s3 = await v.waitFor('latent:state', (s) => s.version === 3);
+    expect(s3.weights).toEqual({ [id]: 0.5 });
+    expect(s3.z).toEqual(f32(z0.map((_, i) => (i === 1 ? 0.3 : i === 2 ? 0.4 : 0))));
+    // A reload (evict, rejoin) keeps them: they are in the op log.
+    for (const c of [a, v]) expect(await leaveRoom(c.socket)).toMatchObject({ ok: true });
+    const a2 = await h.member(roomId, editorToken, 'Ada');
+    expect(a2.snapshot).toMatchObject({ version: 3, weights: { [id]: 0.5 }, z: s3.z });
+    expect(await sendOp(a2.socket, { kind: 'weight', direction: 'no-such-direction', weight: 1 })).toMatchObject({ ok: false, error: 'not-found' });
+    expect(await sendOp(a2.socket, { kind: 'weight', direction: id, weight: 101 })).toMatchObject({ ok: false, error: 'bad-request' });
+    await sendOp(a2.socket, { kind: 'random', seed: 3 });
+    expect(await a2.waitFor('latent:state', (s) => s.version === 4)).toMatchObject({ weights: {} });
+    await sendOp(a2.socket, { kind: 'undo' });
+    expect(await a2.waitFor('latent:state', (s) => s.version === 5)).toMatchObject({ weights: { [id]: 0.5 }, z: s3.z });
   });
 });
 
