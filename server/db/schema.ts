@@ -22,7 +22,8 @@ import {
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
-export const modelFamily = pgEnum('model_family', ['vae', 'dcgan', 'wgan', 'wgan-gp', 'cgan', 'vae-gan']);
+/** `imported`: a TF.js model uploaded through the import API (server/import), not trained here. */
+export const modelFamily = pgEnum('model_family', ['vae', 'dcgan', 'wgan', 'wgan-gp', 'cgan', 'vae-gan', 'imported']);
 export const jobStatus = pgEnum('job_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export const memberRole = pgEnum('member_role', ['owner', 'editor', 'viewer']);
 
