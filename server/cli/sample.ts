@@ -36,7 +36,7 @@ async function main(): Promise<number> {
 
   await initEngine(typeof flags['backend'] === 'string' ? (flags['backend'] as 'wasm') : env().TF_BACKEND);
   const modelDir = typeof flags['model-dir'] === 'string' ? flags['model-dir'] : env().MODEL_DIR;
-  const registry = createModelRegistry({ modelDir, log: (l) => console.error(l) });
+  const registry = await createModelRegistry({ modelDir, log: (l) => console.error(l) });
   const model = registry.get(flags['model']);
   if (!model) {
     throw new Error(`unknown model ${JSON.stringify(flags['model'])}; loaded: ${registry.list().map((m) => m.id).join(', ')}`);

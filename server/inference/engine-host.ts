@@ -45,7 +45,7 @@ function assertInteger(name: string, v: unknown, min: number, max: number): asse
 
 export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHost> {
   const info = await initEngine(opts.backend);
-  const registry: ModelRegistry = createModelRegistry({ modelDir: opts.modelDir, log: (line) => console.error(line) });
+  const registry: ModelRegistry = await createModelRegistry({ modelDir: opts.modelDir, log: (line) => console.error(line) });
   let mnistTrain: MnistSet | undefined;
   // One request at a time: a decode never interleaves with another request's tensors.
   let queue: Promise<unknown> = Promise.resolve();
@@ -172,7 +172,7 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
         case 'decodeStats':
           return { response: { id, ok: true, result: batcher.stats() }, transfer: [] };
         case 'reloadModels': {
-          const added = registry.reload();
+          const added = await registry.reload();
           return { response: { id, ok: true, result: { added, failures: [...registry.failures] } }, transfer: [] };
         }
         case 'trainSteps':

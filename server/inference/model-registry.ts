@@ -45,7 +45,7 @@ export interface ModelRegistry {
   /** Folders of the model directory that did not load, with the reason. */
   readonly failures: { dir: string; error: string }[];
   /** Loads models added to the model directory since the last (re)load; returns their ids. */
-  reload(): string[];
+  reload(): Promise<string[]>;
   dispose(): void;
 }
 
@@ -114,14 +114,18 @@ function warm(m: LoadedModel): void {
   });
 }
 
-export function createModelRegistry(opts: { modelDir: string; log?: (line: string) => void }): ModelRegistry {
+/**
+ * Loads the built-in model and every checkpoint of `modelDir`. Async because some loaders are
+ * (TF.js's own LayersModel deserialisation, used for imported models, has no synchronous form).
+ */
+export async function createModelRegistry(opts: { modelDir: string; log?: (line: string) => void }): Promise<ModelRegistry> {
   const models = new Map<string, LoadedModel>();
   const failures: { dir: string; error: string }[] = [];
   const builtin = randomDcgan();
   models.set(builtin.summary.id, builtin);
   warm(builtin);
 
-  function scan(): string[] {
+  async function scan(): Promise<string[]> {
     const added: string[] = [];
     if (!existsSync(opts.modelDir)) return added;
     for (const entry of readdirSync(opts.modelDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -145,7 +149,7 @@ export function createModelRegistry(opts: { modelDir: string; log?: (line: strin
     }
     return added;
   }
-  scan();
+  await scan();
 
   return {
     get: (id) => models.get(id),
