@@ -48,11 +48,18 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
 
   async function modelShape(modelId: string): Promise<ModelSummary & ModelShape> {
     // Models load once in the engine; a failed listing is retried on the next call.
-    models ??= deps.engine.models().catch((err: unknown) => {
+    const list = () =>
+      (models ??= deps.engine.models().catch((err: unknown) => {
+        models = undefined;
+        throw err;
+      }));
+    let model = (await list()).find((m) => m.id === modelId);
+    if (!model) {
+      // The engine may have loaded a model since the list was read (a training job ended, a model
+      // was imported): ask once more before calling the id unknown.
       models = undefined;
-      throw err;
-    });
-    const model = (await models).find((m) => m.id === modelId);
+      model = (await list()).find((m) => m.id === modelId);
+    }
     if (!model) throw new RequestError('not-found', `no model ${modelId}`);
     return { ...model, imageShape: model.imageShape ?? [1, 1, 1] };
   }
