@@ -53,7 +53,8 @@ export type StepLosses = Record<string, number>;
 
 /** What every trained model offers the rest of the service. */
 export interface GenerativeModel {
-  readonly family: FamilyName;
+  /** The family that trained it, or `imported` for a TF.js model uploaded by a user (models/imported). */
+  readonly family: FamilyName | 'imported';
   readonly latentDim: number;
   /** Number of classes for conditional models; null otherwise. */
   readonly numClasses: number | null;

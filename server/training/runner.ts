@@ -22,7 +22,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32, seededNormal } from '../../lib/latent/random';
 import { loadCheckpointInto, readCard, saveCheckpoint, type ModelCard } from '../../models/common/checkpoint';
-import type { Dataset, FamilyInstance, FamilyName, StepLosses, TrainBatch } from '../../models/common/family';
+import type { Dataset, FamilyInstance, FamilyName, GenerativeModel, StepLosses, TrainBatch } from '../../models/common/family';
 import { shuffleInPlace } from '../../models/common/random';
 import { gatherBatch } from '../../models/datasets/dataset-tensors';
 import { encodePng } from '../rooms/encode-frame';
@@ -91,7 +91,12 @@ export function createBatchSource(data: Dataset, batchSize: number, seed: number
 
 /** An 8×8 grid PNG of the model's images for fixed latents (and classes 0, 1, 2, ... if conditional). */
 export function sampleGrid(instance: FamilyInstance, seed: number): { png: Uint8Array; rows: number; cols: number } {
-  const g = instance.generative();
+  const { png, rows, cols } = sampleGridOf(instance.generative(), seed);
+  return { png, rows, cols };
+}
+
+/** sampleGrid of any explorable model (imported ones too), with the decoded images ([64, h, w, c] in [0, 1]). */
+export function sampleGridOf(g: GenerativeModel, seed: number): { png: Uint8Array; rows: number; cols: number; images: Float32Array } {
   const n = GRID_SIDE * GRID_SIDE;
   const [h, w, c] = g.imageShape;
   const pixels = tf.tidy(() => {
@@ -110,7 +115,7 @@ export function sampleGrid(instance: FamilyInstance, seed: number): { png: Uint8
       grid.set(pixels.subarray(src, src + w * c), ((gy + y) * W + gx) * c);
     }
   }
-  return { png: new Uint8Array(encodePng(grid, W, H, c as 1 | 3)), rows: GRID_SIDE, cols: GRID_SIDE };
+  return { png: new Uint8Array(encodePng(grid, W, H, c as 1 | 3)), rows: GRID_SIDE, cols: GRID_SIDE, images: pixels };
 }
 
 /** Roles written to the model directory: what decode/encode need, not the critics. */
