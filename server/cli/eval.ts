@@ -31,6 +31,7 @@
  *   --json                one JSON object on the last line
  *   --backend NAME        TF.js backend (TF_BACKEND or the ladder)
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -148,9 +149,10 @@ async function main(): Promise<number> {
   }
   const log = (line: string) => console.error(line);
 
+  const dir = path.join(modelDir, id);
+  if (!existsSync(path.join(dir, 'card.json'))) throw new Error(`unknown model ${id}: ${dir} holds no model (card.json)`);
   const engine = await initEngine((backend as BackendName | undefined) ?? env().TF_BACKEND);
   const started = Date.now();
-  const dir = path.join(modelDir, id);
   const loaded = loadModelDir(dir);
   const { card } = loaded;
   const data = await loadDataset(card.dataset);
