@@ -10,7 +10,9 @@ import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
+import { handleImportApi } from './http/import';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
+import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
 import { createRealtimeServer, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
@@ -25,6 +27,8 @@ export interface StartServerOptions {
   database: Database;
   /** Training jobs: serves /api/training-jobs. Omitted: that API answers 404. */
   training?: { jobs: JobManager; events: TrainingEvents };
+  /** Model import: serves /api/models/import. Omitted: that API answers 404. */
+  imports?: ImportService;
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -80,6 +84,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       return;
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
+    if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });

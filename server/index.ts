@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { env } from '../lib/env';
 import { startServer } from './app';
 import { openDatabase } from './db/open-database';
+import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
@@ -32,12 +33,14 @@ async function main(): Promise<void> {
     backend: config.TF_BACKEND,
     logger,
   });
+  const imports = createImportService({ modelDir: config.MODEL_DIR, database, engine, backend: config.TF_BACKEND, logger });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
     engine,
     database,
     training,
+    imports,
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,

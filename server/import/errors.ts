@@ -32,3 +32,8 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB`;
   return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
 }
+
+/** Messages of a failed allocation: V8's, TF.js's, and the wasm backend's. */
+export function isMemoryError(message: string): boolean {
+  return /allocation failed|out of memory|Invalid (typed )?array (buffer )?length|Array buffer|memory access out of bounds|Cannot enlarge memory|Aborted\(/i.test(message);
+}

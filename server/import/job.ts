@@ -12,10 +12,11 @@
  *   5. everything TF.js allocated is disposed, and counted.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ImportedModel, IoError, loadTfModel, probeOutputShape, resolveInputs, resolveOutput, type ImportedIo, type TfModel } from '../../models/imported/imported-model';
+import { seededNormal } from '../../lib/latent/random';
+import { ImportedModel, IoError, loadTfModel, modelInputs, probeOutputShape, resolveInputs, resolveOutput, type ImportedIo, type TfModel } from '../../models/imported/imported-model';
 import { describeDataset } from '../../models/datasets/index';
 import { sampleGridOf } from '../training/runner';
-import { badRequest, ImportError, unusable } from './errors';
+import { badRequest, ImportError, isMemoryError, unusable } from './errors';
 import { MAX_IMAGE_SIDE } from './limits';
 import { STORED_WEIGHTS, storedModelJson } from './manifest';
 import type { CheckedUpload } from './check';
@@ -67,12 +68,23 @@ function part(v: ValidatedModel): ImportedPart {
   };
 }
 
+/** Index of the first image of `count` N(0, I) latents (the grid's) whose raw output is not finite. */
+function firstNonFinite(tfModel: TfModel, io: ImportedIo, count: number): number | undefined {
+  const raw = tf.tidy(() => {
+    const z = tf.tensor2d(seededNormal(IMPORT_GRID_SEED, count * io.latentDim), [count, io.latentDim]);
+    const classes = io.numClasses ? (tf.tensor1d(Int32Array.from({ length: count }, (_, i) => Math.floor(i / 8) % io.numClasses!), 'int32') as tf.Tensor1D) : undefined;
+    return tf.cast(tfModel.run(modelInputs(io, z, classes)), 'float32').dataSync() as Float32Array;
+  });
+  const i = raw.findIndex((v) => !Number.isFinite(v));
+  return i < 0 ? undefined : Math.floor((i / raw.length) * count);
+}
+
 /** TF.js's own errors while loading or running an uploaded model, said as an import error. */
 function tfError(stage: string, err: unknown): ImportError {
   if (err instanceof ImportError) return err;
   if (err instanceof IoError) return unusable(err.message);
   const message = err instanceof Error ? err.message : String(err);
-  if (/allocation failed|out of memory|Invalid (typed )?array (buffer )?length|Array buffer/i.test(message)) {
+  if (isMemoryError(message)) {
     return unusable(`${stage}: the model needs more memory than an import may use (${message})`);
   }
   return unusable(`${stage}: ${message.split('\n')[0]!.slice(0, 500)}`);
@@ -131,8 +143,9 @@ export async function runImportJob(checked: CheckedUpload, backend: string): Pro
       throw tfError('the first sample grid failed', err);
     }
     const decodeMsPerImage = (performance.now() - t0) / (grid.rows * grid.cols);
-    const bad = grid.images.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw unusable(`the model's output holds NaN or infinite values (image ${Math.floor(bad / grid.images.length * grid.rows * grid.cols)} of the first sample grid, for N(0, I) latents)`);
+    // The raw output, before the [0, 1] clip (which some backends apply to NaN without a trace).
+    const bad = firstNonFinite(tfModel, io, grid.rows * grid.cols);
+    if (bad !== undefined) throw unusable(`the model's output holds NaN or infinite values (image ${bad} of the first sample grid, for N(0, I) latents)`);
 
     let classifierPart: ImportJobOutput['classifier'];
     if (classifierFiles) {
@@ -153,8 +166,14 @@ export async function runImportJob(checked: CheckedUpload, backend: string): Pro
       backend,
     };
   } finally {
-    (model ?? tfModel).dispose();
-    classifier?.dispose();
+    // After a failure inside the backend (a wasm memory fault) disposal may fail too; the
+    // original error is the one to report, and this process ends with the job anyway.
+    try {
+      (model ?? tfModel).dispose();
+      classifier?.dispose();
+    } catch (err) {
+      console.error(`import job: disposing the models failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   return { ...result, tensorsLeaked: tf.memory().numTensors - tensorsBefore };
 }

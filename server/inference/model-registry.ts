@@ -7,6 +7,8 @@
  *     networks from the card's config; the weights are checked (SHA-256, every shape) before
  *     they are used. A folder that fails to load is skipped with its reason, never fatal: the
  *     host starts with what it can serve.
+ *   - Imported models: folders whose card has family `imported` (a TF.js model uploaded through
+ *     the import API), loaded by server/import/store.ts: checked again, then from memory.
  *   - The built-in `dcgan-mnist-random`: the DCGAN generator that mirrors torch_dcgan.py,
  *     randomly initialised with a fixed seed, listed as `trained: false` (structured noise, not
  *     digits). It keeps decoding working on a machine whose model folder is empty.
@@ -19,6 +21,7 @@ import { loadWeightsSync, readCardSync, type ModelCard } from '../../models/comm
 import type { FamilyInstance, GenerativeModel } from '../../models/common/family';
 import { DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, buildGenerator, decode } from '../../models/dcgan/model';
 import { familyDefinition } from '../../models/families';
+import { isImportedCard, loadImportedForEngine } from '../import/registry-hook';
 import type { ModelSummary } from './engine-protocol';
 
 export const BUILTIN_RANDOM_DCGAN_ID = 'dcgan-mnist-random';
@@ -136,7 +139,7 @@ export async function createModelRegistry(opts: { modelDir: string; log?: (line:
         const card = readCardSync(dir);
         const existing = models.get(card.id);
         if (existing && existing.summary.weightsHash === card.weightsHash) continue;
-        const m = loadTrainedModel(dir, card);
+        const m = isImportedCard(card) ? await loadImportedForEngine(dir) : loadTrainedModel(dir, card);
         warm(m);
         existing?.dispose();
         models.set(m.summary.id, m);

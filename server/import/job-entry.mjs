@@ -1,0 +1,6 @@
+// Entry of an import job's child process: registers tsx, then runs the TypeScript worker (see
+// ../inference/worker-entry.mjs for why this is a plain .mjs file).
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./job-worker.ts');
