@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { env, type BackendName } from '../../lib/env';
 import type { DecodeBatchOptions, DecodeBatchStats } from './decode-batcher';
-import type { EngineClient, EngineInfo, ModelSummary } from './engine-protocol';
+import type { EngineClient, EngineInfo, ModelSummary, PngFrame } from './engine-protocol';
 import {
   isHostEvent,
   type DecodeResult,
@@ -261,10 +261,16 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
     });
   }
 
-  function decodeTimed(modelId: string, z: Float32Array, count: number, classes?: Int32Array): Promise<DecodeResult> {
-    if (!(z instanceof Float32Array)) return Promise.reject(new TypeError('decode: z must be a Float32Array'));
+  /** Sends a decode-kind request; the caller's z is transferred (or detached) either way. */
+  function sendLatents<Op extends 'decode' | 'decodePng'>(
+    op: Op,
+    params: { modelId: string; z: Float32Array; count?: number },
+    classes: Int32Array | undefined,
+  ): Promise<EngineResults[Op]> {
+    const { z } = params;
+    if (!(z instanceof Float32Array)) return Promise.reject(new TypeError(`${op}: z must be a Float32Array`));
     if (classes !== undefined && !(classes instanceof Int32Array)) {
-      return Promise.reject(new TypeError('decode: classes must be an Int32Array'));
+      return Promise.reject(new TypeError(`${op}: classes must be an Int32Array`));
     }
     // Labels are a few bytes: copied, the caller keeps them.
     const labels = classes === undefined ? {} : { classes: classes.slice() };
@@ -272,12 +278,15 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
       // Move the caller's buffer when it is all z; a view into a larger buffer is copied (moving
       // it would detach the caller's other data).
       const moved = ownsWholeBuffer(z) ? z : z.slice();
-      return request('decode', { modelId, z: moved, count, ...labels }, [moved.buffer as ArrayBuffer]);
+      return request(op, { ...params, z: moved, ...labels } as never, [moved.buffer as ArrayBuffer]);
     }
-    const sent = request('decode', { modelId, z, count, ...labels });
+    const sent = request(op, { ...params, ...labels } as never);
     if (ownsWholeBuffer(z)) detach(z.buffer as ArrayBuffer); // the IPC message is already serialised
     return sent;
   }
+
+  const decodeTimed = (modelId: string, z: Float32Array, count: number, classes?: Int32Array): Promise<DecodeResult> =>
+    sendLatents('decode', { modelId, z, count }, classes);
 
   return {
     info,
@@ -288,6 +297,7 @@ export async function createEngineClient(opts: EngineClientOptions = {}): Promis
       const { pixels, shape } = await decodeTimed(modelId, z, count, classes);
       return { pixels, shape };
     },
+    decodePng: (modelId: string, z: Float32Array, classes?: Int32Array): Promise<PngFrame> => sendLatents('decodePng', { modelId, z }, classes),
     decodeStats: () => request('decodeStats', {}),
     reloadModels: () => request('reloadModels', {}),
     memory: () => request('memory', {}),

@@ -9,6 +9,7 @@
  * realtime process decides what, if anything, reaches a user).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { encodePng } from '../rooms/encode-frame';
 import { initEngine } from './engine';
 import { createDecodeBatcher, DEFAULT_DECODE_BATCH, type DecodeJob } from './decode-batcher';
 import { createModelRegistry, type ModelRegistry } from './model-registry';
@@ -169,6 +170,14 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
           const result = await batcher.submit(decodeJob(req.modelId, req.z, req.count, req.classes));
           return { response: { id, ok: true, result }, transfer: [result.pixels.buffer as ArrayBuffer] };
         }
+        case 'decodePng': {
+          // Decoded in the batch like any decode; the PNG is made here, off the realtime thread.
+          const { pixels, shape } = await batcher.submit(decodeJob(req.modelId, req.z, 1, req.classes));
+          const [, height, width, channels] = shape;
+          if (channels !== 1 && channels !== 3) throw new RequestError(`decodePng: cannot encode ${channels} channels`);
+          const data = new Uint8Array(encodePng(pixels, width, height, channels)); // its own buffer, to transfer
+          return { response: { id, ok: true, result: { width, height, channels, data } }, transfer: [data.buffer] };
+        }
         case 'decodeStats':
           return { response: { id, ok: true, result: batcher.stats() }, transfer: [] };
         case 'reloadModels': {
@@ -199,7 +208,7 @@ export async function startEngineHost(opts: EngineHostOptions): Promise<EngineHo
     info,
     handle(req) {
       // Decodes queue in the batcher, which takes its own turn on the engine; the rest take one each.
-      return req.op === 'decode' || req.op === 'decodeStats' ? answer(req) : exclusive(() => answer(req));
+      return req.op === 'decode' || req.op === 'decodePng' || req.op === 'decodeStats' ? answer(req) : exclusive(() => answer(req));
     },
     dispose() {
       registry.dispose();

@@ -39,6 +39,14 @@ export interface ModelSummary {
   steps?: number;
 }
 
+/** One decoded image as an 8-bit PNG (server/rooms/encode-frame.ts), encoded in the engine's thread. */
+export interface PngFrame {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
 /** What the realtime process (and tests, benches) can ask of the engine, wherever it runs. */
 export interface EngineClient {
   /** Backend chosen by the worker, with the reasons it skipped the others. */
@@ -57,6 +65,11 @@ export interface EngineClient {
     count: number,
     classes?: Int32Array,
   ): Promise<{ pixels: Float32Array; shape: [number, number, number, number] }>;
+  /**
+   * Decodes one latent (transferred, as in `decode`) in the same batches as `decode` and
+   * returns it as an 8-bit PNG encoded in the engine's thread: what a room's frame carries.
+   */
+  decodePng(modelId: string, z: Float32Array, classes?: Int32Array): Promise<PngFrame>;
   /**
    * Loads models added to the model directory since start (a training job just wrote one, or
    * retrained one). Optional: engines that load nothing from disk need not offer it.

@@ -10,7 +10,7 @@
  */
 import type { BackendName } from '../../lib/env';
 import type { DecodeBatchOptions, DecodeBatchStats, DecodeJobResult } from './decode-batcher';
-import type { EngineInfo, ModelSummary } from './engine-protocol';
+import type { EngineInfo, ModelSummary, PngFrame } from './engine-protocol';
 
 /** Options the client hands to the host at start (workerData, or an env variable for a child). */
 export interface EngineHostOptions {
@@ -61,6 +61,14 @@ export type EngineRequest =
       /** One class label per latent, for conditional models. */
       classes?: Int32Array;
     }
+  | {
+      id: number;
+      op: 'decodePng';
+      modelId: string;
+      /** One latent. */
+      z: Float32Array;
+      classes?: Int32Array;
+    }
   | { id: number; op: 'memory' }
   | { id: number; op: 'decodeStats' }
   | { id: number; op: 'reloadModels' }
@@ -83,6 +91,7 @@ export interface EngineResults {
   info: EngineInfo;
   models: ModelSummary[];
   decode: DecodeResult;
+  decodePng: PngFrame;
   memory: { numTensors: number; numBytes: number };
   decodeStats: DecodeBatchStats;
   reloadModels: ReloadResult;

@@ -34,7 +34,7 @@ export interface RealtimeDeps {
    * `info` for hello, `models` and `decode` for rooms; tensor work, and the batching of decodes
    * across rooms, stay in the engine worker.
    */
-  engine: Pick<EngineClient, 'info' | 'models' | 'decode'>;
+  engine: Pick<EngineClient, 'info' | 'models' | 'decodePng'>;
   database: Database;
   logger: Logger;
   /** Application version reported at hello. */

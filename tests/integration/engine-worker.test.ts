@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngineClient, engineHostKind, type LocalEngineClient } from '../../server/inference/engine-client';
 import { BUILTIN_RANDOM_DCGAN_ID } from '../../server/inference/model-registry';
 import { mulberry32, randomNormal } from '../../models/common/random';
+import { encodePng } from '../../server/rooms/encode-frame';
 
 const MODEL = BUILTIN_RANDOM_DCGAN_ID;
 const LATENT = 64;
@@ -74,6 +75,22 @@ describe('engine worker (wasm, worker thread)', () => {
     await engine.decode(MODEL, view, 1);
     expect(big.byteLength).toBe(3 * LATENT * 4);
     expect(big[0]).toBe(0.25);
+  });
+
+  it('decodePng: the same decode, as an 8-bit PNG made in the worker; z transferred; bad requests fail clearly', async () => {
+    const z = latents(1);
+    const { pixels } = await engine.decode(MODEL, z.slice(), 1);
+    const pending = engine.decodePng(MODEL, z);
+    expect(z.byteLength).toBe(0);
+    const frame = await pending;
+    expect(frame).toMatchObject({ width: 28, height: 28, channels: 1 });
+    expect(Buffer.from(frame.data).equals(encodePng(pixels, 28, 28, 1))).toBe(true);
+    expect(frame.data.buffer.byteLength).toBe(frame.data.byteLength); // a buffer of its own (transferred)
+    await expect(engine.decodePng('no-such-model', latents(1))).rejects.toThrow(/unknown model id "no-such-model"/);
+    await expect(engine.decodePng(MODEL, latents(2))).rejects.toThrow(/z/);
+    await expect(engine.decodePng('cgan-mnist', latents(1))).rejects.toThrow(/class/);
+    const seven = await engine.decodePng('cgan-mnist', latents(1), Int32Array.of(7));
+    expect(seven.width).toBe(28);
   });
 
   it('rejects an unknown model, a wrong-length z, a bad count and non-finite values with clear errors', async () => {
@@ -173,6 +190,9 @@ describe('engine child process (the native backends\' transport, here with wasm)
       // The same model and weights as in a worker thread.
       expect((await engine.decode(MODEL, copy, 3)).pixels).toEqual(pixels);
       await expect(child.decode('nope', latents(1), 1)).rejects.toThrow(/unknown model id "nope"/);
+      const zPng = latents(1);
+      const expected = encodePng((await engine.decode(MODEL, zPng.slice(), 1)).pixels, 28, 28, 1);
+      expect(Buffer.from((await child.decodePng(MODEL, zPng)).data).equals(expected)).toBe(true);
       const before = await child.memory();
       for (let i = 0; i < 10; i++) await child.decode(MODEL, latents(4), 4);
       expect((await child.memory()).numTensors).toBe(before.numTensors);
