@@ -14,7 +14,8 @@ export default function HomePage() {
       </header>
       <StatusPanel />
       <footer className="foot">
-        The explorer is on its way. This page shows that the server, its engine and its database are up.
+        The explorer is on its way. This page shows that the server, its engine and its database are up.{' '}
+        <a href="/import">Import a TF.js model</a>
       </footer>
     </main>
   );

@@ -98,7 +98,8 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits = DEFAU
       stream.on('limit', () => fail(new ImportError(413, `file ${JSON.stringify(info.filename ?? '')} is larger than the ${formatBytes(limits.maxFileBytes)} limit for one file`)));
       stream.on('end', () => {
         pending--;
-        if (!failed) {
+        // A browser sends an empty part for a file input left empty: not a file.
+        if (!failed && !(size === 0 && !info.filename)) {
           const bytes = Buffer.concat(chunks, size);
           out[field as (typeof FILE_FIELDS)[number]].push({ name: info.filename ?? '', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
         }

@@ -59,6 +59,13 @@ describe('readMultipart', () => {
     expect({ ...out.fields }).toEqual({ name: 'Fashion decoder', outputRange: 'sigmoid' });
   });
 
+  it('skips the empty part a browser sends for a file input left empty', async () => {
+    const out = await readMultipart(request([file('model', 'model.json', 10), file('classifier', '', 0), { name: 'outputRange', value: '' }]), limits);
+    expect(out.classifier).toEqual([]);
+    expect(out.model).toHaveLength(1);
+    expect({ ...out.fields }).toEqual({ outputRange: '' });
+  });
+
   it('keeps a path in a file name as sent, for the checks to refuse', async () => {
     const out = await readMultipart(request([file('model', '../../etc/model.json', 3)]), limits);
     expect(out.model[0]!.name).toBe('../../etc/model.json');
