@@ -33,7 +33,14 @@ async function main(): Promise<void> {
     backend: config.TF_BACKEND,
     logger,
   });
-  const imports = createImportService({ modelDir: config.MODEL_DIR, database, engine, backend: config.TF_BACKEND, logger });
+  const imports = createImportService({
+    modelDir: config.MODEL_DIR,
+    database,
+    engine,
+    backend: config.TF_BACKEND,
+    logger,
+    ...(training.evaluations ? { evaluations: training.evaluations } : {}),
+  });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,

@@ -43,6 +43,8 @@ import { domainFeatures, type FeatureExtractor } from '../../models/eval/feature
 import { loadModelDir, summarize, writeCardMetrics } from '../../models/eval/model-dir';
 import { loadTfjsFeatureExtractor } from '../../models/eval/tfjs-features';
 import { evaluationLatents, parseTruncation } from '../../models/eval/truncation';
+import { readCardSync } from '../../models/common/checkpoint';
+import { isImportedCard, loadImportedForEval } from '../import/registry-hook';
 import { initEngine } from '../inference/engine';
 import { encodePng } from '../rooms/encode-frame';
 import { intFlag, parseFlags } from './args';
@@ -153,7 +155,7 @@ async function main(): Promise<number> {
   if (!existsSync(path.join(dir, 'card.json'))) throw new Error(`unknown model ${id}: ${dir} holds no model (card.json)`);
   const engine = await initEngine((backend as BackendName | undefined) ?? env().TF_BACKEND);
   const started = Date.now();
-  const loaded = loadModelDir(dir);
+  const loaded = isImportedCard(readCardSync(dir)) ? await loadImportedForEval(dir) : loadModelDir(dir);
   const { card } = loaded;
   const data = await loadDataset(card.dataset);
   let classifier: DomainClassifier | undefined;
@@ -188,12 +190,14 @@ async function main(): Promise<number> {
     const shape = card.imageShape;
     const px = shape[0] * shape[1] * shape[2];
     for (const t of truncations) {
-      // The first 64 latents of each setting, as the evaluation drew them.
-      const n = Math.min(64, samples);
+      // The first latents of each setting, as the evaluation drew them: 8 rows of 8, or of one
+      // image per class for a conditional model (column k asks for class k).
+      const cols = card.numClasses ?? 8;
+      const n = Math.min(8 * cols, samples);
       const z = evaluationLatents(EVAL_DEFAULTS.seed, n, card.latentDim, t).subarray(0, n * card.latentDim);
       const classes = card.numClasses ? Int32Array.from({ length: n }, (_, i) => i % card.numClasses!) : undefined;
       const file = path.join(out, `samples-${t.kind}-${t.kind === 'psi' ? t.psi : t.radius}.png`);
-      await writeFile(file, gridPng(decodeAll(loaded.model, z, classes, n, px, n), n, shape, 8));
+      await writeFile(file, gridPng(decodeAll(loaded.model, z, classes, n, px, n), n, shape, cols));
       files.push(file);
     }
     if (artifacts.reconstructions) {

@@ -40,6 +40,11 @@ export interface ImportServiceOptions {
   logger: Logger;
   /** Time and memory of the import process; tests lower them. */
   limits?: Partial<ImportJobLimits>;
+  /**
+   * Evaluation (server/training/evaluation.ts: `npm run eval` in a child process), for imports
+   * that name a data set. Absent: their card says the evaluation is pending.
+   */
+  evaluations?: { enqueue(modelId: string): void };
 }
 
 /** `My GAN (v2)!` → `my-gan-v2`. */
@@ -73,9 +78,11 @@ export function createImportService(opts: ImportServiceOptions): ImportService {
     const started = performance.now();
     const out = await runImportProcess(req, { backend: opts.backend, limits: opts.limits });
     if (out.tensorsLeaked !== 0) opts.logger.warn(`import of ${id}: the job left ${out.tensorsLeaked} tensors undisposed`);
-    const evaluation: ImportedModelCard['evaluation'] = options.dataset
-      ? { status: 'pending', dataset: options.dataset, note: 'evaluation of imported models waits for the evaluation command (npm run eval)' }
-      : { status: 'not-requested' };
+    const evaluation: ImportedModelCard['evaluation'] = !options.dataset
+      ? { status: 'not-requested' }
+      : opts.evaluations
+        ? { status: 'queued', dataset: options.dataset, note: 'npm run eval writes metrics.summary and metrics.evaluation into this card when it is done' }
+        : { status: 'pending', dataset: options.dataset, note: `this server evaluates nothing by itself: npm run eval -- --model ${id}` };
     const card = importedCard(id, out, evaluation);
     await writeImportedModel(opts.modelDir, card, out);
 
@@ -104,6 +111,7 @@ export function createImportService(opts: ImportServiceOptions): ImportService {
       await removeImportedModel(opts.modelDir, id);
       throw err;
     }
+    if (options.dataset) opts.evaluations?.enqueue(id);
     opts.logger.info(`imported model ${id} (${card.generator.format}, ${card.generator.parameters} parameters) in ${Math.round(performance.now() - started)} ms`);
     return card;
   }

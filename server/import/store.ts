@@ -83,7 +83,12 @@ export const ImportedModelCardSchema = z.object({
   source: z.string().optional(),
   createdAt: z.string(),
   metrics: z.record(z.string(), z.unknown()),
-  evaluation: z.object({ status: z.enum(['not-requested', 'pending', 'done']), dataset: z.string().optional(), note: z.string().optional() }),
+  /**
+   * Whether evaluation on `dataset` was asked for: `queued` (the service's evaluation queue runs
+   * `npm run eval`, which adds `metrics.summary` and `metrics.evaluation` when done) or `pending`
+   * (nothing queued it). The figures themselves are in `metrics`.
+   */
+  evaluation: z.object({ status: z.enum(['not-requested', 'queued', 'pending']), dataset: z.string().optional(), note: z.string().optional() }),
   generator: PartSchema.extend({ outputRangeFrom: z.enum(['form', 'last layer']) }),
   classifier: PartSchema.extend({ outputs: z.number().int(), labels: z.array(z.string()).optional() }).optional(),
   sampleGrid: z.object({ file: z.literal(SAMPLES_FILE), seed: z.number().int(), rows: z.number().int(), cols: z.number().int() }),
