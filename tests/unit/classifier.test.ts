@@ -144,8 +144,8 @@ describe('training and the classifier folder', () => {
   });
 });
 
-describe('the shipped MNIST classifier', () => {
-  it('is found for mnist and scores its card\'s held-out accuracy, at least 98.5%', async () => {
+describe('the shipped classifiers', () => {
+  it('mnist: found, and scores its card\'s held-out accuracy, at least 98.5%', async () => {
     const dir = findClassifierDir('mnist');
     expect(dir).toBeDefined();
     expect(path.basename(dir!)).toBe(classifierId('mnist'));
@@ -157,6 +157,20 @@ describe('the shipped MNIST classifier', () => {
       expect(score.accuracy).toBe(classifier.card.heldOut!.accuracy);
       expect(score.accuracy).toBeGreaterThanOrEqual(0.985);
       expect(classifier.card.command).toMatch(/^npm run train:classifier -- --dataset mnist/);
+    } finally {
+      classifier.dispose();
+    }
+  });
+
+  it('shapes32: found, and scores its card\'s held-out shape accuracy and factor errors', async () => {
+    const classifier = loadClassifier(findClassifierDir('shapes32')!);
+    try {
+      const { heldOut } = await loadDataset('shapes32');
+      const score = scoreClassifier(classifier, heldOut);
+      expect(score.accuracy).toBe(classifier.card.heldOut!.accuracy);
+      expect(score.accuracy).toBeGreaterThan(0.98);
+      expect(Object.keys(score.factors!)).toEqual(['scale', 'rotation', 'x', 'y', 'hue']);
+      for (const [name, err] of Object.entries(score.factors!)) expect(err, name).toBeCloseTo(classifier.card.heldOut!.factors![name]!, 6);
     } finally {
       classifier.dispose();
     }
