@@ -68,7 +68,7 @@ const ms = (m: { mean: number; std: number } | undefined, d = 3) => (m ? `${m.me
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(1)}%`);
 
 /** The report as a text table. */
-export function formatReport(id: string, family: string, report: EvalReport): string {
+function formatReport(id: string, family: string, report: EvalReport): string {
   const lines: string[] = [];
   lines.push(`${id} (${family}) against ${report.reference.count} held-out ${report.reference.dataset} images; ${report.protocol.samples} images per row`);
   lines.push(`FID: ${report.features.description}`);
@@ -95,7 +95,7 @@ export function formatReport(id: string, family: string, report: EvalReport): st
 }
 
 /** Issue 4's targets where they apply (MNIST DCGAN / WGAN-GP, conditional GAN), as lines. */
-export function targetLines(family: string, dataset: string, report: EvalReport): string[] {
+function targetLines(family: string, dataset: string, report: EvalReport): string[] {
   const main: SettingMetrics | undefined = report.settings.find((s) => s.truncation === 'psi=1');
   if (!main || dataset !== 'mnist') return [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
