@@ -3,7 +3,8 @@
  * model registry and evaluation look families up here).
  */
 import { cganFamily } from './cgan/index';
-import type { FamilyDefinition, FamilyName } from './common/family';
+import { loadWeightsSync, type ModelCard } from './common/checkpoint';
+import type { FamilyDefinition, FamilyInstance, FamilyName } from './common/family';
 import { FAMILY_NAMES } from './common/family';
 import { dcganFamily } from './dcgan/index';
 import { vaeGanFamily } from './vae-gan/index';
@@ -25,4 +26,23 @@ export function familyDefinition(name: string): FamilyDefinition<Record<string, 
     throw new Error(`unknown family ${JSON.stringify(name)}; one of ${FAMILY_NAMES.join(', ')}`);
   }
   return FAMILIES[name as FamilyName] as unknown as FamilyDefinition<Record<string, unknown>>;
+}
+
+/**
+ * The family instance a checkpoint folder describes, with its weights loaded (checked against
+ * the card's hash and every shape); disposed again if they do not load.
+ */
+export function loadCheckpointInstance(dir: string, card: ModelCard): FamilyInstance {
+  const instance: FamilyInstance = familyDefinition(card.family).create(card.config, {
+    name: card.dataset,
+    imageShape: card.imageShape,
+    ...(card.numClasses ? { numClasses: card.numClasses } : {}),
+  });
+  try {
+    loadWeightsSync(dir, instance, card);
+  } catch (err) {
+    instance.dispose();
+    throw err;
+  }
+  return instance;
 }

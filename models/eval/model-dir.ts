@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadWeightsSync, readCardSync, type ModelCard } from '../common/checkpoint';
+import { readCardSync, type ModelCard } from '../common/checkpoint';
 import type { FamilyInstance, GenerativeModel } from '../common/family';
-import { familyDefinition } from '../families';
+import { familyDefinition, loadCheckpointInstance } from '../families';
 import type { VaeSource } from '../vae/model';
 import type { EvalReport } from './evaluate';
 
@@ -28,17 +28,7 @@ export interface EvalModel {
 export function loadModelDir(dir: string): EvalModel {
   const card = readCardSync(dir);
   const family = familyDefinition(card.family);
-  const instance: FamilyInstance = family.create(card.config, {
-    name: card.dataset,
-    imageShape: card.imageShape,
-    ...(card.numClasses ? { numClasses: card.numClasses } : {}),
-  });
-  try {
-    loadWeightsSync(dir, instance, card);
-  } catch (err) {
-    instance.dispose();
-    throw err;
-  }
+  const instance = loadCheckpointInstance(dir, card);
   const hasVae = family.hasEncoder && instance.networks['encoder'] && instance.networks['decoder'];
   return {
     card,

@@ -5,7 +5,7 @@
  */
 import type { ModelCard } from '../../models/common/checkpoint';
 import type { EvalModel } from '../../models/eval/model-dir';
-import type { LoadedModel } from '../inference/model-registry';
+import { summaryOf, type LoadedModel } from '../inference/model-registry';
 import { IMPORTED_FAMILY, loadImportedModel } from './store';
 
 export { isImportedCard } from './store';
@@ -13,18 +13,7 @@ export { isImportedCard } from './store';
 export async function loadImportedForEngine(dir: string): Promise<LoadedModel> {
   const { card, model } = await loadImportedModel(dir);
   return {
-    summary: {
-      id: card.id,
-      name: card.name,
-      family: IMPORTED_FAMILY,
-      dataset: card.dataset,
-      latentDim: model.latentDim,
-      trained: true,
-      imageShape: [...model.imageShape],
-      numClasses: model.numClasses,
-      ...(card.classNames ? { classNames: card.classNames } : {}),
-      weightsHash: card.weightsHash,
-    },
+    summary: summaryOf(card, model, IMPORTED_FAMILY),
     decode: (z, classes) => model.decode(z, classes),
     model,
     dispose: () => model.dispose(),

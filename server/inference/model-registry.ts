@@ -17,10 +17,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadWeightsSync, readCardSync, type ModelCard } from '../../models/common/checkpoint';
-import type { FamilyInstance, GenerativeModel } from '../../models/common/family';
+import { readCardSync, type ModelCard } from '../../models/common/checkpoint';
+import type { GenerativeModel } from '../../models/common/family';
 import { DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, buildGenerator, decode } from '../../models/dcgan/model';
-import { familyDefinition } from '../../models/families';
+import { loadCheckpointInstance } from '../../models/families';
 import { isImportedCard, loadImportedForEngine } from '../import/registry-hook';
 import type { ModelSummary } from './engine-protocol';
 
@@ -69,35 +69,33 @@ function randomDcgan(): LoadedModel {
   };
 }
 
+/** What the engine lists for a model loaded from a folder with this card. */
+export function summaryOf(
+  card: Pick<ModelCard, 'id' | 'name' | 'dataset' | 'weightsHash' | 'classNames'> & { steps?: number },
+  model: GenerativeModel,
+  family: ModelSummary['family'],
+): LoadedSummary {
+  return {
+    id: card.id,
+    name: card.name,
+    family,
+    dataset: card.dataset,
+    latentDim: model.latentDim,
+    trained: true,
+    imageShape: [...model.imageShape],
+    numClasses: model.numClasses,
+    ...(card.classNames ? { classNames: card.classNames } : {}),
+    weightsHash: card.weightsHash,
+    ...(card.steps !== undefined ? { steps: card.steps } : {}),
+  };
+}
+
 /** Loads the checkpoint in `dir` (throws with the reason if it cannot). */
 export function loadTrainedModel(dir: string, card: ModelCard = readCardSync(dir)): LoadedModel {
-  const family = familyDefinition(card.family);
-  const instance: FamilyInstance = family.create(card.config, {
-    name: card.dataset,
-    imageShape: card.imageShape,
-    ...(card.numClasses ? { numClasses: card.numClasses } : {}),
-  });
-  try {
-    loadWeightsSync(dir, instance, card);
-  } catch (err) {
-    instance.dispose();
-    throw err;
-  }
+  const instance = loadCheckpointInstance(dir, card);
   const model = instance.generative();
   return {
-    summary: {
-      id: card.id,
-      name: card.name,
-      family: card.family,
-      dataset: card.dataset,
-      latentDim: model.latentDim,
-      trained: true,
-      imageShape: [...model.imageShape],
-      numClasses: model.numClasses,
-      ...(card.classNames ? { classNames: card.classNames } : {}),
-      weightsHash: card.weightsHash,
-      steps: card.steps,
-    },
+    summary: summaryOf(card, model, card.family),
     decode: (z, classes) => {
       if (model.numClasses !== null) {
         if (!classes) throw new Error(`model ${card.id} is conditional: each latent needs a class in [0, ${model.numClasses})`);
