@@ -1,7 +1,7 @@
 // The embedded database's own thread: PGlite (PostgreSQL compiled to WASM) runs here, so that its
 // query execution and file I/O never hold the realtime event loop (measured on the realtime
-// bench before this moved: PGlite's WASM, JS and file calls were about 60% of the realtime
-// thread's busy time). The main thread talks to it through ./pglite-proxy.ts, which drizzle's
+// bench before this moved: PGlite's WASM and JS were about half of the realtime thread's busy
+// time). The main thread talks to it through ./pglite-proxy.ts, which drizzle's
 // PGlite driver uses as if it were the PGlite client. Plain JavaScript (no tsx in this thread):
 // it only relays messages.
 //

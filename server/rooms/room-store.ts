@@ -199,10 +199,10 @@ export function createRoomStore(database: Database) {
      * Appends one room's ops (consecutive versions). Group commit across rooms: a call made
      * while an INSERT is running waits for it, and every call made meanwhile, from any room,
      * goes into the next single multi-row INSERT; an idle store writes at once. No transaction
-     * and no rooms update per write: on embedded PGlite (which runs on this thread) an INSERT
-     * costs ~1.0 ms against ~2.6 ms for BEGIN, INSERT, UPDATE rooms, COMMIT, and 10 rows in one
-     * INSERT ~2.5 ms (measured, 64-float states); with 50 busy rooms one INSERT per room's
-     * commit was most of the realtime thread (bench:realtime). If a merged INSERT fails, each
+     * and no rooms update per write: on embedded PGlite an INSERT costs ~1.0 ms against ~2.6 ms
+     * for BEGIN, INSERT, UPDATE rooms, COMMIT, and 10 rows in one INSERT ~2.5 ms (measured,
+     * 64-float states, when PGlite still ran on the realtime thread; it now has its own,
+     * server/db/pglite-worker.mjs, where the same costs bound the op log's write rate). If a merged INSERT fails, each
      * call is retried alone, so one room's bad rows never fail another room's write.
      */
     appendOps(roomId: string, entries: { version: number; memberId: string; entry: StoredOp }[]): Promise<void> {
