@@ -30,7 +30,7 @@ describe('engine worker (wasm, worker thread)', () => {
     const models = await engine.models();
     expect(models.find((m) => m.id === MODEL)).toEqual({ id: MODEL, family: 'dcgan', latentDim: 64, numClasses: null, trained: false, imageShape: [28, 28, 1] });
     // The shipped pretrained models (models/pretrained) load with the engine, as trained models.
-    expect(models.map((m) => m.id).sort()).toEqual(['cgan-mnist', 'dcgan-mnist', MODEL, 'vae-mnist', 'vae-shapes32']);
+    expect(models.map((m) => m.id).sort()).toEqual(['cgan-mnist', 'dcgan-mnist', MODEL, 'vae-gan-mnist', 'vae-mnist', 'vae-shapes32', 'wgan-gp-mnist', 'wgan-mnist']);
     expect(models.find((m) => m.id === 'cgan-mnist')).toMatchObject({ family: 'cgan', latentDim: 64, numClasses: 10, trained: true, imageShape: [28, 28, 1] });
     expect(models.find((m) => m.id === 'vae-shapes32')).toMatchObject({ family: 'vae', latentDim: 10, numClasses: null, trained: true, imageShape: [32, 32, 3] });
     for (const m of models.filter((x) => x.trained)) expect(m.weightsHash).toMatch(/^[0-9a-f]{64}$/);
