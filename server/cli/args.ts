@@ -63,3 +63,17 @@ export function setFlags(flags: Flags): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * Runs a command's `main` and exits with its code; an error thrown by it prints its message
+ * (no stack: the messages are written for users) and exits 2.
+ */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(2);
+    },
+  );
+}

@@ -47,7 +47,7 @@ import { readCardSync } from '../../models/common/checkpoint';
 import { isImportedCard, loadImportedForEval } from '../import/registry-hook';
 import { initEngine } from '../inference/engine';
 import { encodePng } from '../rooms/encode-frame';
-import { intFlag, parseFlags } from './args';
+import { intFlag, parseFlags, runCli } from './args';
 
 const KNOWN = ['model', 'model-dir', 'classifier', 'features', 'features-size', 'features-range', 'samples', 'truncations', 'iw-k', 'out', 'backend'];
 
@@ -242,10 +242,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(2);
-  },
-);
+runCli(main);

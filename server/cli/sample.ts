@@ -16,7 +16,7 @@ import { truncate } from '../../lib/latent/vector';
 import { initEngine } from '../inference/engine';
 import { createModelRegistry } from '../inference/model-registry';
 import { encodePng } from '../rooms/encode-frame';
-import { intFlag, numberFlag, parseFlags } from './args';
+import { intFlag, numberFlag, parseFlags, runCli } from './args';
 
 /** Most images one run writes. */
 export const MAX_SAMPLE_COUNT = 100_000;
@@ -92,10 +92,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(2);
-  },
-);
+runCli(main);

@@ -26,7 +26,7 @@ import type { Dataset } from '../../models/common/family';
 import { loadDataset } from '../../models/datasets/index';
 import { SHAPE_CLASS_NAMES, SHAPES_FACTOR_NAMES, generateShapes, type ShapesSize } from '../../models/datasets/shapes';
 import { initEngine, useSecondCore } from '../inference/engine';
-import { intFlag, numberFlag, parseFlags } from './args';
+import { intFlag, numberFlag, parseFlags, runCli } from './args';
 
 /** Seed of the shapes the classifier trains on (epoch e draws from this + e); not SHAPES_SEED. */
 export const CLASSIFIER_SHAPES_SEED = 0x4c52_c000;
@@ -130,10 +130,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(2);
-  },
-);
+runCli(main);

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { BACKEND_NAMES, env, type BackendName } from '../../lib/env';
 import { initEngine, useSecondCore } from '../inference/engine';
 import { runTrainingJob, type TrainEvent } from '../training/runner';
-import { intFlag, parseFlags, setFlags } from './args';
+import { intFlag, parseFlags, setFlags, runCli } from './args';
 
 const KNOWN = [
   'family', 'dataset', 'steps', 'id', 'name', 'batch-size', 'seed', 'out', 'backend', 'set', 'config',
@@ -122,10 +122,4 @@ async function main(): Promise<number> {
   return last.type === 'done' ? 0 : last.type === 'cancelled' ? 130 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(2);
-  },
-);
+runCli(main);

@@ -15,7 +15,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../../lib/env';
@@ -29,6 +28,7 @@ import { createImportService, type ImportService } from '../../server/import/ser
 import type { ImportedModelCard } from '../../server/import/store';
 import { createEngineClient } from '../../server/inference/engine-client';
 import { toBytes } from '../../server/rooms/encode-frame';
+import { readPng } from './support/png';
 import { hostileCorpus, tinyGenerator, type BaseModel } from '../fixtures/import/corpus';
 import {
   browserDownloadFiles,
@@ -92,38 +92,6 @@ async function imported(model: FixtureFile[], fields: Record<string, string>): P
   return res.body.model;
 }
 
-/** The pixels of a PNG written by server/rooms/encode-frame.ts (8-bit grey or RGB, filters None and Up). */
-function pngPixels(data: Uint8Array): { width: number; height: number; channels: number; pixels: Uint8Array } {
-  const buf = Buffer.from(data);
-  let at = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Buffer[] = [];
-  while (at < buf.length) {
-    const len = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    const body = buf.subarray(at + 8, at + 8 + len);
-    if (type === 'IHDR') {
-      width = body.readUInt32BE(0);
-      height = body.readUInt32BE(4);
-      channels = body[9] === 0 ? 1 : 3;
-    } else if (type === 'IDAT') idat.push(body);
-    at += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const pixels = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    if (filter !== 0 && filter !== 2) throw new Error(`unexpected PNG filter ${filter}`);
-    for (let x = 0; x < stride; x++) {
-      const v = raw[y * (stride + 1) + 1 + x]!;
-      pixels[y * stride + x] = filter === 2 && y > 0 ? (v + pixels[(y - 1) * stride + x]!) & 0xff : v;
-    }
-  }
-  return { width, height, channels, pixels };
-}
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -159,7 +127,7 @@ describe('an external generator: the fashion-mnist-vae decoder', () => {
     expect(stored.weightsManifest[0]!.paths).toEqual(['weights.bin']);
     expect(Buffer.compare(readFileSync(join(dir, 'weights.bin')), Buffer.from(browserDownloadFiles(artifacts)[1]!.bytes))).toBe(0);
 
-    const grid = pngPixels(readFileSync(join(dir, 'samples.png')));
+    const grid = readPng(readFileSync(join(dir, 'samples.png')));
     expect(grid).toMatchObject({ width: 8 * 28, height: 8 * 28, channels: 1 });
     const served = await fetch(`${h.server.url}/api/models/${card.id}/samples.png`);
     expect(served.headers.get('content-type')).toBe('image/png');
@@ -180,7 +148,7 @@ describe('an external generator: the fashion-mnist-vae decoder', () => {
     for (const m of [a, b]) {
       const frame = await m.waitFor('frame', (f) => f.version === 1);
       expect(frame).toMatchObject({ width: 28, height: 28, channels: 1, format: 'png' });
-      const png = pngPixels(frame.data as Uint8Array);
+      const png = readPng(frame.data as Uint8Array);
       // The engine's decode of that z, byte for byte...
       const { pixels } = await h.engine.decode(card.id, seededNormal(42, 2), 1);
       expect(png.pixels).toEqual(toBytes(pixels));
@@ -220,7 +188,7 @@ describe('an external generator: the fashion-mnist-vae decoder', () => {
     await sendOp(a.socket, { kind: 'class', classLabel: 2 });
     const frame = await a.waitFor('frame', (f) => f.version === 2);
     const { pixels } = await h.engine.decode(cond.id, seededNormal(9, 8), 1, Int32Array.of(2));
-    expect((pngPixels(frame.data as Uint8Array)).pixels).toEqual(toBytes(pixels));
+    expect((readPng(frame.data as Uint8Array)).pixels).toEqual(toBytes(pixels));
     const other = await h.engine.decode(cond.id, seededNormal(9, 8), 1, Int32Array.of(0));
     expect(toBytes(other.pixels)).not.toEqual(toBytes(pixels));
   });

@@ -4,7 +4,6 @@
  * broadcasts.
  */
 import { createHash } from 'node:crypto';
-import { inflateSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { startServer } from '../../server/app';
 import * as schema from '../../server/db/schema';
 import { toBytes } from '../../server/rooms/encode-frame';
+import { readPng } from './support/png';
 import { f32, Harness, LATENT_DIM, MODEL, vector } from './rooms-harness';
 
 const h = new Harness();
@@ -358,41 +358,6 @@ describe('E: refusals change nothing, and the other members notice nothing', () 
   });
 });
 
-/** Width, height, colour type and the decompressed, unfiltered rows of an 8-bit PNG. */
-function readPng(data: Uint8Array): { width: number; height: number; colorType: number; pixels: Uint8Array } {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  expect(buf.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-  let at = 8;
-  let width = 0;
-  let height = 0;
-  let colorType = -1;
-  const idat: Buffer[] = [];
-  while (at < buf.length) {
-    const len = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    const body = buf.subarray(at + 8, at + 8 + len);
-    if (type === 'IHDR') {
-      width = body.readUInt32BE(0);
-      height = body.readUInt32BE(4);
-      colorType = body[9]!;
-    } else if (type === 'IDAT') idat.push(body);
-    at += 12 + len;
-  }
-  const channels = colorType === 0 ? 1 : 3;
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const pixels = new Uint8Array(width * height * channels);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    for (let x = 0; x < stride; x++) {
-      const v = raw[y * (stride + 1) + 1 + x]!;
-      const up = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
-      if (filter !== 0 && filter !== 2) throw new Error(`unexpected filter ${filter}`);
-      pixels[y * stride + x] = filter === 2 ? (v + up) & 0xff : v;
-    }
-  }
-  return { width, height, colorType, pixels };
-}
 
 describe('F: frames', () => {
   it('F1: after ops, every member gets PNG frames tagged with increasing versions, ending with the newest', async () => {
