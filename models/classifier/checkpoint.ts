@@ -13,12 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { fromHalf, loadWeightsSync, toHalf, type ModelCard } from '../common/checkpoint';
+import { fromHalf, loadWeightsSync, pack, replaceDirAtomically, toHalf, type ModelCard } from '../common/checkpoint';
 import type { FamilyInstance, ImageShape } from '../common/family';
 import type { FactorHead } from './model';
 
@@ -94,15 +94,10 @@ export async function saveClassifier(
   model: tfl.LayersModel,
   card: Omit<ClassifierCard, 'format' | 'kind' | 'networks' | 'weightsDtype' | 'weightsHash'>,
 ): Promise<ClassifierCard> {
-  const manifest: { role: string; name: string; shape: number[]; dtype: 'float16'; offset: number }[] = [];
-  const values = model.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[], data: w.read().dataSync() as Float32Array }));
-  const bin = Buffer.alloc(values.reduce((n, v) => n + 2 * v.data.length, 0));
-  let offset = 0;
-  for (const v of values) {
-    manifest.push({ role: ROLE, name: v.name, shape: v.shape, dtype: 'float16', offset });
-    for (let i = 0; i < v.data.length; i++) bin.writeUInt16LE(toHalf(v.data[i]!), offset + 2 * i);
-    offset += 2 * v.data.length;
-  }
+  const { manifest, bin } = pack(
+    model.weights.map((w) => ({ role: ROLE, name: w.originalName, shape: [...w.shape] as number[], values: w.read().dataSync() as Float32Array })),
+    'float16',
+  );
   const full: ClassifierCard = {
     ...card,
     format: CLASSIFIER_FORMAT,
@@ -111,24 +106,11 @@ export async function saveClassifier(
     weightsDtype: 'float16',
     weightsHash: createHash('sha256').update(bin).digest('hex'),
   };
-  const target = path.resolve(dir);
-  await mkdir(path.dirname(target), { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}`;
-  const tmp = `${target}.tmp-${stamp}`;
-  const old = `${target}.old-${stamp}`;
-  await mkdir(tmp, { recursive: true });
-  try {
+  await replaceDirAtomically(dir, async (tmp) => {
     await writeFile(path.join(tmp, 'weights.bin'), bin);
     await writeFile(path.join(tmp, 'weights.json'), JSON.stringify(manifest));
     await writeFile(path.join(tmp, CLASSIFIER_CARD), `${JSON.stringify(full, null, 2)}\n`);
-    const hadOld = existsSync(target);
-    if (hadOld) await rename(target, old);
-    await rename(tmp, target);
-    if (hadOld) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
   return full;
 }
 

@@ -113,12 +113,13 @@ export function fromHalf(h: number): number {
 
 // ---- packing ---------------------------------------------------------------------------------
 
-interface Packed {
+export interface Packed {
   manifest: ManifestEntry[];
   bin: Buffer;
 }
 
-function pack(items: { role: string; name: string; values: Float32Array; shape: number[] }[], dtype: 'float32' | 'float16'): Packed {
+/** Weights in one binary file and its manifest (offsets into it), as float32 or float16. */
+export function pack(items: { role: string; name: string; values: Float32Array; shape: number[] }[], dtype: 'float32' | 'float16'): Packed {
   const bytesPer = dtype === 'float16' ? 2 : 4;
   const total = items.reduce((n, it) => n + it.values.length * bytesPer, 0);
   const bin = Buffer.alloc(total);
@@ -214,12 +215,7 @@ export async function saveCheckpoint(
     weightsDtype: dtype,
     weightsHash: createHash('sha256').update(weights.bin).digest('hex'),
   };
-  const parent = path.dirname(path.resolve(dir));
-  await mkdir(parent, { recursive: true });
-  const tmp = `${path.resolve(dir)}.tmp-${process.pid}-${Date.now()}`;
-  const old = `${path.resolve(dir)}.old-${process.pid}-${Date.now()}`;
-  await mkdir(tmp, { recursive: true });
-  try {
+  await replaceDirAtomically(dir, async (tmp) => {
     await writeFile(path.join(tmp, 'weights.bin'), weights.bin);
     await writeFile(path.join(tmp, 'weights.json'), JSON.stringify(weights.manifest));
     if (opts.optimizers) {
@@ -228,22 +224,38 @@ export async function saveCheckpoint(
       await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify(o.manifest));
     }
     await writeFile(path.join(tmp, 'card.json'), `${JSON.stringify(full, null, 2)}\n`);
-    // Move the old checkpoint aside, the new one in, then drop the old: at every instant one
-    // complete checkpoint exists under `dir` or `old`.
+  });
+  return full;
+}
+
+/**
+ * Fills a temporary sibling of `dir` with `write`, then swaps it in: the old folder is moved
+ * aside, the new one in, then the old dropped, so at every instant one complete folder exists
+ * under `dir` or its `.old-` sibling (both skipped by the model registry). On failure the
+ * temporary folder is removed and `dir` is untouched.
+ */
+export async function replaceDirAtomically(dir: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const target = path.resolve(dir);
+  await mkdir(path.dirname(target), { recursive: true });
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = `${target}.tmp-${stamp}`;
+  const old = `${target}.old-${stamp}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    await write(tmp);
     let hadOld = false;
     try {
-      await rename(dir, old);
+      await rename(target, old);
       hadOld = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await rename(tmp, dir);
+    await rename(tmp, target);
     if (hadOld) await rm(old, { recursive: true, force: true });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return full;
 }
 
 // ---- reading ---------------------------------------------------------------------------------
