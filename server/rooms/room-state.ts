@@ -65,8 +65,8 @@ export function checkedVector(values: readonly number[], latentDim: number, what
   return v;
 }
 
-function resolve(ref: VectorRef, history: LatentHistory | undefined, ctx: OpContext, what: string): Float32Array {
-  if ('current' in ref) return history!.current.z;
+function resolve(ref: VectorRef, history: LatentHistory, ctx: OpContext, what: string): Float32Array {
+  if ('current' in ref) return history.current.z;
   if ('vector' in ref) return checkedVector(ref.vector, ctx.latentDim, what);
   const found = 'bookmark' in ref ? ctx.bookmark(ref.bookmark) : ctx.direction(ref.direction);
   if (!found) throw new RequestError('not-found', `${what}: no such ${'bookmark' in ref ? 'bookmark' : 'direction'}`);
@@ -96,8 +96,8 @@ function withWeight(weights: LatentSnapshot['weights'], id: string, weight: numb
   return w === 0 ? rest : { ...rest, [id]: w };
 }
 
-function storedDirection(id: string, ctx: OpContext): Float32Array {
-  const unit = normalize(resolve({ direction: id }, undefined, ctx, 'direction'));
+function storedDirection(id: string, history: LatentHistory, ctx: OpContext): Float32Array {
+  const unit = normalize(resolve({ direction: id }, history, ctx, 'direction'));
   if (!unit) badRequest('direction must not be zero');
   return unit;
 }
@@ -123,7 +123,7 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
       break;
     }
     case 'weight': {
-      const unit = storedDirection(op.direction, ctx);
+      const unit = storedDirection(op.direction, history, ctx);
       const { weights } = history.current;
       const target = withWeight(weights, op.direction, op.weight);
       const delta = (target[op.direction] ?? 0) - (weights[op.direction] ?? 0);
