@@ -57,8 +57,35 @@ const EnvSchema = z.object({
    * origins). Empty: same origin only.
    */
   ALLOWED_ORIGINS: OriginListSchema,
+  /**
+   * Cluster mode (server/cluster): empty runs one self-contained process. `redis://host:6379`
+   * joins this node to the others on that Redis (Socket.IO Redis Streams adapter, room leases,
+   * op forwarding); needs DATABASE_URL on PostgreSQL, shared by every node.
+   */
+  REDIS_URL: z.string().default(''),
+  /** Name of this node in leases and logs; empty: host name, pid and a random suffix. */
+  CLUSTER_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/, 'letters, digits, . _ - (at most 64)').default(''),
+  /** Prefix of every Redis key, channel, stream and queue of one deployment (several may share a Redis). */
+  CLUSTER_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').default('latentroom'),
+  /** A room lease's time to live, ms; the owner renews it every third of that. A dead node's rooms move after at most this. */
+  ROOM_LEASE_MS: z.coerce.number().int().min(500).max(60_000).default(3000),
+  /** `local`: frames decode in this process's engine worker. `queue`: on inference workers fed by BullMQ (needs REDIS_URL). */
+  INFERENCE_MODE: z.enum(['local', 'queue']).default('local'),
+  /** Queue mode: a decode not answered within this many ms is issued again (a worker died holding it). */
+  DECODE_DEADLINE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Inference worker: decode jobs taken at once (the engine batches those that wait together). */
+  INFERENCE_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  /** `local`: training jobs run in child processes of this node. `queue`: on training workers fed by BullMQ (needs REDIS_URL). */
+  TRAINING_MODE: z.enum(['local', 'queue']).default('local'),
+  /** 0: serve only /api and Socket.IO, no Next.js pages (a realtime-only node; the cluster tests). */
+  SERVE_APP: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('1')
+    .transform((v) => v === '1' || v === 'true'),
   /** Tests: a PostgreSQL server whose `test` database the repository tests may create databases from. */
   TEST_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
+  /** Tests: the Redis server the cluster tests and bench:cluster use (each run under its own key prefix). */
+  TEST_REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Tests: `1` turns "service unreachable, skipped" into a failure (CI sets it). */
   REQUIRE_SERVICES: z
     .enum(['', '0', '1', 'false', 'true'])

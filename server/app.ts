@@ -15,7 +15,7 @@ import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
-import { createRealtimeServer, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
+import { createRealtimeServer, type RealtimeCluster, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
 import type { RoomRegistry } from './rooms/registry';
 import type { JobManager } from './training/jobs';
 
@@ -37,6 +37,8 @@ export interface StartServerOptions {
    * Omitted: only the API and Socket.IO are served, other paths answer 404.
    */
   next?: { dev: boolean; dir: string };
+  /** Cluster mode (server/cluster/start-node.ts): Redis adapter, leases, forwarding. Omitted: one process. */
+  cluster?: RealtimeCluster;
 }
 
 export interface RunningServer {
@@ -97,6 +99,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     logger,
     version: APP_VERSION,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {

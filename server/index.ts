@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { env } from '../lib/env';
 import { startServer } from './app';
+import { clusterConfig } from './cluster/config';
+import { startClusterNode } from './cluster/start-node';
 import { openDatabase } from './db/open-database';
 import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
@@ -18,13 +20,18 @@ const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 async function main(): Promise<void> {
   const config = env();
   const logger = createLogger(config.LOG_LEVEL);
+  // Cluster mode when REDIS_URL is set (server/cluster); otherwise one self-contained process.
+  const cluster = clusterConfig(config);
+  const node = cluster ? await startClusterNode(cluster, logger) : undefined;
 
   const engine = await createEngineClient({
     backend: config.TF_BACKEND,
     modelDir: config.MODEL_DIR,
     decodeBatch: { maxBatch: config.DECODE_MAX_BATCH, maxWaitMs: config.DECODE_MAX_WAIT_MS },
   });
-  const database = await openDatabase(config.DATABASE_URL || join(config.DATA_DIR, 'db'));
+  const open = () => openDatabase(config.DATABASE_URL || join(config.DATA_DIR, 'db'));
+  // Nodes starting together migrate one at a time.
+  const database = node ? await node.exclusiveMigration(open) : await open();
   const training = await startTrainingService({
     database,
     engine,
@@ -55,11 +62,13 @@ async function main(): Promise<void> {
       maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
       allowedOrigins: config.ALLOWED_ORIGINS,
     },
-    next: { dev: config.NODE_ENV !== 'production', dir: ROOT_DIR },
+    ...(config.SERVE_APP ? { next: { dev: config.NODE_ENV !== 'production', dir: ROOT_DIR } } : {}),
+    ...(node ? { cluster: node.realtime } : {}),
   });
 
   console.log(describeEngine(engine.info));
   console.log(`Database: ${database.kind}${database.kind === 'pglite' ? ` in ${join(config.DATA_DIR, 'db')}` : ''}`);
+  if (node) console.log(`Cluster node ${node.config.nodeId} (prefix ${node.config.prefix}, frames: ${node.config.inference})`);
   console.log(`Latentroom ready at ${server.url}`);
 
   let stopping = false;
@@ -69,6 +78,7 @@ async function main(): Promise<void> {
     logger.info(`${signal}: shutting down`);
     void (async () => {
       await server.close();
+      await node?.close();
       await training.close();
       await engine.close();
       await database.close();

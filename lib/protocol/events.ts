@@ -116,8 +116,20 @@ export interface ServerToClientEvents {
   'presence:pointer': (pointer: PointerBroadcast) => void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface InterServerEvents {}
+/**
+ * Between the realtime nodes of a cluster (server/cluster), through the Socket.IO adapter's
+ * serverSideEmit; never sent to or accepted from a client.
+ */
+export interface InterServerEvents {
+  /** The owner's frame of a room, for each node to deliver to its own members newest-wins (F1). */
+  'cluster:frame': (roomId: string, frame: FrameBroadcast) => void;
+  /** A member's pointer, for each node to relay to its own members (P2). */
+  'cluster:pointer': (roomId: string, pointer: PointerBroadcast) => void;
+  /** This node now owns the room: nodes serving members of it elsewhere move them here. */
+  'cluster:owner': (roomId: string, nodeId: string) => void;
+  /** Tokens revoked in a room (J6): each node disconnects its sockets that joined with them. */
+  'cluster:revoked': (roomId: string, tokenIds: string[]) => void;
+}
 
 /** Per-socket data kept by the server (restored with the socket by connection-state recovery). */
 export interface SocketData {

@@ -4,7 +4,7 @@
  * per domain from ./handlers.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type {
   ClientToServerEvents,
   InterServerEvents,
@@ -18,7 +18,8 @@ import type { Logger } from '../logger';
 import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
-import { createRoomStore } from '../rooms/room-store';
+import type { RenderFrame } from '../rooms/room';
+import { createRoomStore, type RoomStore } from '../rooms/room-store';
 import { registerLatentHandlers } from './handlers/latent.handlers';
 import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
@@ -41,6 +42,36 @@ export interface RealtimeDeps {
   version: string;
   /** Abuse limits; defaults in DEFAULT_REALTIME_LIMITS (the server wires lib/env.ts's values). */
   limits?: Partial<RealtimeLimits>;
+  /** Cluster mode (server/cluster/start-node.ts). Absent: one self-contained process. */
+  cluster?: RealtimeCluster;
+}
+
+/**
+ * What cluster mode changes in this server, all through these hooks: the Socket.IO adapter, the
+ * store (fenced writes), the renderer (decode queue), and the registry the handlers see (rooms
+ * owned by other nodes are forwarded). Frames and pointers stay newest-wins per socket: each
+ * node delivers them to its own sockets, and the cluster relays them between nodes.
+ */
+export interface RealtimeCluster {
+  /** The Socket.IO adapter shared by every node (Redis Streams: keeps connection-state recovery). */
+  adapter: NonNullable<Partial<ServerOptions>['adapter']>;
+  /** Renders frames elsewhere (inference workers); unset: this process's engine. */
+  renderFrame?: RenderFrame;
+  wrapStore(store: RoomStore): RoomStore;
+  attach(io: RealtimeServer, local: RoomRegistry, deliver: LocalDelivery): ClusterAttachment;
+}
+
+/** Delivery to this node's own sockets in a room, newest-wins (frames to all, pointers to all). */
+export interface LocalDelivery {
+  frame(roomId: string, frame: FrameBroadcast): void;
+  pointer(roomId: string, pointer: PointerBroadcast): void;
+}
+
+export interface ClusterAttachment {
+  /** The registry the handlers use. */
+  rooms: RoomRegistry;
+  relayFrame(roomId: string, frame: FrameBroadcast): void;
+  relayPointer(roomId: string, pointer: PointerBroadcast): void;
 }
 
 /** Per-server abuse limits (SPEC H3, E7, E8). */
@@ -71,6 +102,8 @@ export interface RealtimeContext {
   sendFrame: NewestSender<FrameBroadcast>;
   /** Newest-wins delivery of relayed pointers (key: the pointing member's id). */
   sendPointer: NewestSender<PointerBroadcast>;
+  /** Cluster mode: sends a member's pointer to the other nodes' members too. */
+  relayPointer?(roomId: string, pointer: PointerBroadcast): void;
 }
 
 /**
@@ -129,26 +162,50 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     maxHttpBufferSize: limits.maxPayloadBytes,
     connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
     allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, limits.allowedOrigins)),
+    ...(deps.cluster ? { adapter: deps.cluster.adapter } : {}),
   });
   const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => socket.emit('frame', frame));
   const sendPointer = createNewestSender<PointerBroadcast>((socket, pointer) => socket.emit('presence:pointer', pointer));
-  const rooms = createRoomRegistry({
-    store: createRoomStore(deps.database),
+  const localSockets = function* (roomId: string) {
+    for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {
+      const socket = io.sockets.sockets.get(id);
+      if (socket) yield socket;
+    }
+  };
+  const deliver: LocalDelivery = {
+    frame: (roomId, frame) => {
+      for (const socket of localSockets(roomId)) sendFrame(socket, 'frame', frame);
+    },
+    pointer: (roomId, pointer) => {
+      for (const socket of localSockets(roomId)) sendPointer(socket, pointer.memberId, pointer);
+    },
+  };
+  let cluster: ClusterAttachment | undefined;
+  const store = createRoomStore(deps.database);
+  const local = createRoomRegistry({
+    store: deps.cluster ? deps.cluster.wrapStore(store) : store,
     engine: deps.engine,
-    renderFrame: engineRenderer(deps.engine),
+    renderFrame: deps.cluster?.renderFrame ?? engineRenderer(deps.engine),
     logger: deps.logger,
     outbox: (roomId) => ({
       state: (state) => io.to(roomChannel(roomId)).emit('latent:state', state),
       bookmark: (bookmark) => io.to(roomChannel(roomId)).emit('bookmark:saved', bookmark),
       frame: (frame) => {
-        for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {
-          const socket = io.sockets.sockets.get(id);
-          if (socket) sendFrame(socket, 'frame', frame);
-        }
+        deliver.frame(roomId, frame);
+        cluster?.relayFrame(roomId, frame);
       },
     }),
   });
-  const ctx: RealtimeContext = { io, rooms, deps, sendFrame, sendPointer };
+  cluster = deps.cluster?.attach(io, local, deliver);
+  const rooms = cluster?.rooms ?? local;
+  const ctx: RealtimeContext = {
+    io,
+    rooms,
+    deps,
+    sendFrame,
+    sendPointer,
+    ...(cluster ? { relayPointer: cluster.relayPointer } : {}),
+  };
   io.on('connection', (socket) => {
     deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
     if (!socket.recovered) socket.data.greeted = false;

@@ -130,6 +130,17 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
       });
     },
 
+    /**
+     * Drops a room from memory without writing anything: this node lost the right to write it
+     * (cluster mode, server/cluster: its lease went to another node). Its members stay members
+     * of the room, now served by the new owner.
+     */
+    forget(roomId: string): Room | undefined {
+      const room = rooms.get(roomId);
+      rooms.delete(roomId);
+      return room;
+    },
+
     get(roomId: string): Room | undefined {
       return rooms.get(roomId);
     },

@@ -21,6 +21,7 @@ export function registerPresenceHandlers(socket: RealtimeSocket, ctx: RealtimeCo
       const other = ctx.io.sockets.sockets.get(id);
       if (other && other !== socket) ctx.sendPointer(other, m.memberId, relayed);
     }
+    ctx.relayPointer?.(m.roomId, relayed);
   }
 
   socket.on('presence:pointer', (payload: unknown) => {
