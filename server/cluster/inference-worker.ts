@@ -48,6 +48,8 @@ async function main(): Promise<void> {
     },
     {
       connection,
+      // Recorded on each job it takes (job.processedBy): which worker holds what.
+      name: id,
       prefix: clusterKeys(config.CLUSTER_PREFIX).bullPrefix,
       concurrency: config.INFERENCE_CONCURRENCY,
       lockDuration: LOCK_MS,
