@@ -48,3 +48,17 @@ describe('env', () => {
     expect(() => parseEnv({ ALLOWED_ORIGINS: '*' })).toThrow(/not an origin/);
   });
 });
+
+describe('env: cluster mode', () => {
+  it('is off by default: one process, frames and training local, the app served', () => {
+    expect(parseEnv({})).toMatchObject({ REDIS_URL: '', INFERENCE_MODE: 'local', TRAINING_MODE: 'local', ROOM_LEASE_MS: 3000, SERVE_APP: true });
+  });
+
+  it('validates its variables', () => {
+    expect(parseEnv({ SERVE_APP: '0', ROOM_LEASE_MS: '2000', INFERENCE_MODE: 'queue' })).toMatchObject({ SERVE_APP: false, ROOM_LEASE_MS: 2000, INFERENCE_MODE: 'queue' });
+    expect(() => parseEnv({ ROOM_LEASE_MS: '100' })).toThrow();
+    expect(() => parseEnv({ INFERENCE_MODE: 'gpu' })).toThrow();
+    expect(() => parseEnv({ CLUSTER_PREFIX: 'a b' })).toThrow();
+    expect(() => parseEnv({ CLUSTER_NODE_ID: 'node/1' })).toThrow();
+  });
+});

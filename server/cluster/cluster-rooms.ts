@@ -297,6 +297,13 @@ export function createClusterRooms(opts: {
         return await rpc.call(owner.nodeId, 'room', { roomId, method, memberId, args }, FORWARD_TIMEOUT_MS);
       } catch (err) {
         if (attempt >= MAX_REROUTES) throw asRequestError(err);
+        if (err instanceof NodeGoneError && err.delivered) {
+          // The owner died holding this request: it may have applied it (and written it), so
+          // sending it again could apply it twice. It is refused (never acked); the members
+          // follow the room to its next owner for their next requests.
+          void reroute(roomId, owner).catch((e: unknown) => logger.error(`room ${roomId}: could not move its members`, e));
+          throw new Error(`room ${roomId}: owner ${err.nodeId} died while handling ${method}`);
+        }
         if (err instanceof NodeGoneError || failureCode(err) === 'moved') {
           if (err instanceof NodeGoneError && owner) await shouldReroute(err, roomId, owner);
           await reroute(roomId, owner);

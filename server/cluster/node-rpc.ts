@@ -15,12 +15,24 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { clusterKeys } from './redis';
 
-/** The target node has no subscriber: it is not running. */
+/**
+ * The target node has no subscriber: it is not running. `delivered`: it was running when the
+ * request was sent and died before answering, so it may or may not have acted on it.
+ */
 export class NodeGoneError extends Error {
-  constructor(readonly nodeId: string) {
-    super(`node ${nodeId} is not running`);
+  constructor(
+    readonly nodeId: string,
+    readonly delivered = false,
+  ) {
+    super(delivered ? `node ${nodeId} died before answering` : `node ${nodeId} is not running`);
   }
 }
+
+/**
+ * A request unanswered for this long has its target's channel checked (PUBSUB NUMSUB) every
+ * period: a node that died holding requests fails them now, not at their timeout.
+ */
+const LIVENESS_CHECK_MS = 250;
 
 /** The target node did not answer in time (it may still have acted on the request). */
 export class RpcTimeoutError extends Error {}
@@ -65,7 +77,31 @@ export function createNodeRpc(opts: {
   const keys = clusterKeys(opts.prefix);
   const own = keys.rpc(opts.nodeId);
   let seq = 0;
-  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+  const waiting = new Map<number, { nodeId: string; sentAt: number; resolve(v: unknown): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+
+  async function checkLiveness(): Promise<void> {
+    const now = performance.now();
+    const targets = new Set([...waiting.values()].filter((w) => now - w.sentAt >= LIVENESS_CHECK_MS).map((w) => w.nodeId));
+    for (const nodeId of targets) {
+      const [, subscribers] = (await opts.pub.pubsub('NUMSUB', keys.rpc(nodeId))) as [string, number];
+      if (Number(subscribers) > 0) continue;
+      for (const [id, w] of waiting) {
+        if (w.nodeId !== nodeId) continue;
+        waiting.delete(id);
+        clearTimeout(w.timer);
+        w.reject(new NodeGoneError(nodeId, true));
+      }
+    }
+  }
+  let checking = false;
+  const liveness = setInterval(() => {
+    if (checking || waiting.size === 0) return;
+    checking = true;
+    void checkLiveness()
+      .catch((err: unknown) => opts.logger.warn('rpc liveness check failed', err instanceof Error ? err.message : err))
+      .finally(() => (checking = false));
+  }, LIVENESS_CHECK_MS);
+  liveness.unref();
 
   async function serve(req: Extract<Wire, { kind: 'req' }>): Promise<void> {
     let reply: Wire;
@@ -115,7 +151,7 @@ export function createNodeRpc(opts: {
           waiting.delete(id);
           reject(new RpcTimeoutError(`node ${nodeId} did not answer ${method} within ${timeoutMs} ms`));
         }, timeoutMs);
-        waiting.set(id, { resolve, reject, timer });
+        waiting.set(id, { nodeId, sentAt: performance.now(), resolve, reject, timer });
       });
       const receivers = await opts.pub.publish(keys.rpc(nodeId), JSON.stringify({ kind: 'req', id, from: opts.nodeId, method, payload } satisfies Wire));
       if (receivers === 0) {
@@ -128,6 +164,7 @@ export function createNodeRpc(opts: {
       return answer;
     },
     async close() {
+      clearInterval(liveness);
       for (const [, w] of waiting) {
         clearTimeout(w.timer);
         w.reject(new Error('rpc closed'));

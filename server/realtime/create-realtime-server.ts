@@ -180,7 +180,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       for (const socket of localSockets(roomId)) sendPointer(socket, pointer.memberId, pointer);
     },
   };
-  let cluster: ClusterAttachment | undefined;
+  // Set once the cluster is attached to the registry below (frames are relayed after that).
+  const attached: { cluster?: ClusterAttachment } = {};
   const store = createRoomStore(deps.database);
   const local = createRoomRegistry({
     store: deps.cluster ? deps.cluster.wrapStore(store) : store,
@@ -192,11 +193,12 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       bookmark: (bookmark) => io.to(roomChannel(roomId)).emit('bookmark:saved', bookmark),
       frame: (frame) => {
         deliver.frame(roomId, frame);
-        cluster?.relayFrame(roomId, frame);
+        attached.cluster?.relayFrame(roomId, frame);
       },
     }),
   });
-  cluster = deps.cluster?.attach(io, local, deliver);
+  const cluster = deps.cluster?.attach(io, local, deliver);
+  if (cluster) attached.cluster = cluster;
   const rooms = cluster?.rooms ?? local;
   const ctx: RealtimeContext = {
     io,

@@ -15,7 +15,7 @@ import { env } from '../../lib/env';
 import type { ServerToClientEvents } from '../../lib/protocol/events';
 import type { FrameBroadcast, LatentOp, LatentStateBroadcast } from '../../lib/protocol/rooms';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
-import { createRoom, joinRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import { createRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import { createRoomSession, type RoomSession } from '../../lib/realtime/room-session';
 import { DECODE_QUEUE } from '../../server/cluster/decode-queue';
 import { clusterKeys } from '../../server/cluster/redis';
