@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     modelDir: config.MODEL_DIR,
     backend: config.TF_BACKEND,
     logger,
+    ...(node?.training ? { startProcess: node.training.startProcess } : {}),
   });
   const imports = createImportService({
     modelDir: config.MODEL_DIR,

@@ -42,7 +42,15 @@ async function main(): Promise<void> {
     DECODE_QUEUE,
     async (job): Promise<DecodeResult> => {
       const { modelId, z, classLabel } = DecodeJobSchema.parse(job.data);
-      const frame = await engine.decodePng(modelId, Float32Array.from(z), classLabel === null ? undefined : Int32Array.of(classLabel));
+      const decode = () => engine.decodePng(modelId, Float32Array.from(z), classLabel === null ? undefined : Int32Array.of(classLabel));
+      let frame;
+      try {
+        frame = await decode();
+      } catch (err) {
+        // A model trained or imported since this worker started: load the new folders once.
+        if (!(await engine.models()).some((m) => m.id === modelId) && (await engine.reloadModels?.())?.added.includes(modelId)) frame = await decode();
+        else throw err;
+      }
       decoded += 1;
       return { width: frame.width, height: frame.height, channels: frame.channels, png: Buffer.from(frame.data).toString('base64'), worker: id };
     },

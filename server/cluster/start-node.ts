@@ -19,6 +19,7 @@ import { fenceRoomStore } from './fenced-store';
 import { createRoomLeases, type RoomLeases } from './leases';
 import { createNodeRpc, type RpcHandler } from './node-rpc';
 import { clusterKeys, connectRedis, waitForRedis } from './redis';
+import { createTrainingQueue, type TrainingQueue } from './training-queue';
 
 /** Longest a node waits for another node's schema migration before trying itself. */
 const MIGRATION_LOCK_MS = 120_000;
@@ -30,6 +31,8 @@ export interface ClusterNode {
   /** Runs `fn` (opening the database: it migrates) while no other node does. */
   exclusiveMigration<T>(fn: () => Promise<T>): Promise<T>;
   leases: RoomLeases;
+  /** With TRAINING_MODE=queue: runs training jobs on training workers. */
+  training: TrainingQueue | undefined;
   /** Set once the realtime server is attached. */
   rooms(): ClusterRooms | undefined;
   close(): Promise<void>;
@@ -77,6 +80,9 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
       ? await createDecodeQueue({ redisUrl: config.redisUrl, prefix: config.prefix, nodeId: config.nodeId, deadlineMs: config.decodeDeadlineMs, logger })
       : undefined;
 
+  const training =
+    config.training === 'queue' ? await createTrainingQueue({ redisUrl: config.redisUrl, prefix: config.prefix, nodeId: config.nodeId, logger }) : undefined;
+
   const realtime: RealtimeCluster = {
     adapter: createAdapter(adapterClient, {
       streamName: keys.stream,
@@ -105,12 +111,14 @@ export async function startClusterNode(config: ClusterConfig, logger: Logger): P
     config,
     realtime,
     leases,
+    training,
     exclusiveMigration: (fn) => withRedisLock(redis, keys.migrationLock, MIGRATION_LOCK_MS, fn),
     rooms: () => clusterRooms,
     async close() {
       await leases.close();
       await rpc.close();
       await decode?.close();
+      await training?.close();
       sub.disconnect();
       adapterClient.disconnect();
       await redis.quit().catch(() => undefined);

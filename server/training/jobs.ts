@@ -53,6 +53,11 @@ export interface JobManagerOptions {
   onEvent?(jobId: string, event: TrainEvent): void;
   /** A job produced a model (its files are in modelDir/<id>). */
   onModel?(card: ModelCard): Promise<void> | void;
+  /**
+   * Runs one job. Default: a child process of this one (./training-client.ts). Cluster mode
+   * passes a training worker queue instead (server/cluster/training-queue.ts).
+   */
+  startProcess?: typeof startTrainingProcess;
 }
 
 export interface JobManager {
@@ -176,7 +181,7 @@ export function createJobManager(opts: JobManagerOptions): JobManager {
   function launch(r: typeof schema.trainingJobs.$inferSelect): void {
     const id = r.id;
     progressOf.set(id, r.progress ?? {});
-    const proc = startTrainingProcess(
+    const proc = (opts.startProcess ?? startTrainingProcess)(
       { spec: r.config, jobDir: jobDir(id), modelDir: opts.modelDir, backend: opts.backend, fresh: false },
       (event) => {
         if (event.type === 'samples') samples.set(id, event.png);

@@ -11,7 +11,7 @@ import { createTrainingEvents, type TrainingEvents } from '../http/training';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
 import { createEvaluationQueue, type EvaluationQueue } from './evaluation';
-import { createJobManager, type JobManager } from './jobs';
+import { createJobManager, type JobManager, type JobManagerOptions } from './jobs';
 
 export interface TrainingService {
   jobs: JobManager;
@@ -30,6 +30,8 @@ export async function startTrainingService(opts: {
   logger: Logger;
   /** Evaluate every model a job produces (default true); extra `npm run eval` flags for tests. */
   evaluate?: boolean | { extraArgs: string[] };
+  /** Where jobs run (JobManagerOptions.startProcess); default: child processes of this one. */
+  startProcess?: JobManagerOptions['startProcess'];
 }): Promise<TrainingService> {
   const events = createTrainingEvents();
   const evaluations =
@@ -53,6 +55,7 @@ export async function startTrainingService(opts: {
     backend: opts.backend,
     logger: opts.logger,
     onEvent: (id, e) => events.publish(id, e),
+    ...(opts.startProcess ? { startProcess: opts.startProcess } : {}),
     onModel: async (card) => {
       const result = await opts.engine.reloadModels?.();
       if (result && !result.added.includes(card.id)) {
