@@ -38,6 +38,8 @@ export interface MemberInfo {
   memberId: string;
   name: string;
   role: Role;
+  /** The member's socket, on whichever node: the owner joins it to the room's channel. */
+  socketId?: string;
 }
 
 /** Room requests a non-owner forwards, and how the owner checks and runs them. */
@@ -269,7 +271,7 @@ export function createClusterRooms(opts: {
           for (const socket of localSockets(roomId)) {
             const m = socket.data.membership;
             if (!m || !remote.members.has(m.memberId)) continue;
-            const joined = await joinAt(where, roomId, { memberId: m.memberId, name: m.name, role: m.role });
+            const joined = await joinAt(where, roomId, { memberId: m.memberId, name: m.name, role: m.role, socketId: socket.id });
             socket.emit('room:snapshot', { ...joined.snapshot, role: m.role });
           }
           return;
@@ -345,6 +347,11 @@ export function createClusterRooms(opts: {
           const { roomId, member } = payload as { roomId: string; member: MemberInfo };
           if (!leases.holds(roomId)) throw new RpcFailed({ code: 'moved' });
           const joined = (await joinLocal(roomId, member))!;
+          // The member's socket joins the channel here, in the same turn as the snapshot: the
+          // join goes into the adapter's stream before any later broadcast of this room, so its
+          // node delivers every state after the snapshot's version (a join made by its own node
+          // after this answer would miss those broadcast meanwhile).
+          if (member.socketId) io.in(member.socketId).socketsJoin(roomChannel(roomId));
           const frame = joined.room.latestFrame;
           return {
             member: joined.member,

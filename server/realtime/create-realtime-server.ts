@@ -164,7 +164,16 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, limits.allowedOrigins)),
     ...(deps.cluster ? { adapter: deps.cluster.adapter } : {}),
   });
-  const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => socket.emit('frame', frame));
+  // At most one frame per version reaches a socket, in increasing order (F1): in cluster mode
+  // the newest frame can be offered twice, relayed from the owner and again at the join.
+  const lastFrameSent = new WeakMap<RealtimeSocket, { roomId: string | undefined; version: number }>();
+  const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => {
+    const roomId = socket.data.membership?.roomId;
+    const last = lastFrameSent.get(socket);
+    if (last && last.roomId === roomId && last.version >= frame.version) return;
+    lastFrameSent.set(socket, { roomId, version: frame.version });
+    socket.emit('frame', frame);
+  });
   const sendPointer = createNewestSender<PointerBroadcast>((socket, pointer) => socket.emit('presence:pointer', pointer));
   const localSockets = function* (roomId: string) {
     for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {

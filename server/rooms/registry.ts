@@ -102,8 +102,11 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
       return { token, tokenId, revoked };
     },
 
-    /** Loads the room if needed (under its lock) and adds the member. */
-    join(roomId: string, member: { memberId: string; name: string; role: Role }): Promise<{ room: Room; member: Member }> {
+    /**
+     * Loads the room if needed (under its lock) and adds the member. `socketId`, the member's
+     * socket, is for cluster mode (server/cluster), where the room may live on another node.
+     */
+    join(roomId: string, member: { memberId: string; name: string; role: Role; socketId?: string }): Promise<{ room: Room; member: Member }> {
       return withLock(roomId, async () => {
         let room = rooms.get(roomId);
         if (!room) {

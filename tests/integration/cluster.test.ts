@@ -166,11 +166,33 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
     const saved = await saveBookmark(b1.socket, 'from node 2');
     expect(saved).toMatchObject({ ok: true, data: { name: 'from node 2', z: a1.states.at(-1)!.z } });
     await until('the bookmark on node 1', () => a2.events.some((e) => e.name === 'bookmark:saved'), 5000);
-    expect(a1.states.at(-1)!.version).toBe(last); // refused requests changed nothing
+    expect(a1.states.at(-1)!.version).toBe(last); // refused requests changed nothing (E6)
 
     // Pointers cross nodes too (P2).
     b1.socket.emit('presence:pointer', { x: 1, y: 2 });
     await until('B1’s pointer on node 1', () => a1.events.some((e) => e.name === 'presence:pointer'), 5000);
+
+    // A member joining on node 2 while ops flow misses no state after its snapshot's version:
+    // the owner joins its socket to the room in the same turn as the snapshot (C2).
+    let streaming = true;
+    const stream = [a1, a2].map(async (m, j) => {
+      for (let i = 0; streaming; i++) await Promise.all([0, 1, 2].map((k) => sendOp(m.socket, { kind: 'random', seed: 500 + 6 * i + 3 * j + k })));
+    });
+    await until('ops flowing', () => a1.states.at(-1)!.version > last + 5, 5000);
+    const late = await Promise.all([member(1, room, room.editorToken, 'B3'), member(1, room, room.editorToken, 'B4'), member(1, room, room.viewerToken, 'B5')]);
+    const joinedAt = late.map((m) => m.session.view!.version);
+    await until('more ops after the late joins', () => a1.states.at(-1)!.version > Math.max(...joinedAt) + 10, 5000);
+    streaming = false;
+    await Promise.all(stream);
+    const end = a1.states.at(-1)!.version;
+    await until('the late members to catch up', () => late.every((m) => m.states.at(-1)?.version === end), 5000);
+    for (const [i, m] of late.entries()) {
+      const after = m.states.map((s) => s.version).filter((v) => v > joinedAt[i]!);
+      expect(after).toEqual(Array.from({ length: end - joinedAt[i]! }, (_, k) => joinedAt[i]! + 1 + k));
+      const fv = m.frames.map((f) => f.frame.version);
+      for (let k = 1; k < fv.length; k++) expect(fv[k]).toBeGreaterThan(fv[k - 1]!);
+      m.socket.disconnect();
+    }
 
     // A member who leaves on node 2 is announced everywhere; the owner keeps the others.
     b2.socket.disconnect();

@@ -55,7 +55,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
       if (!grant) throw new RequestError('unauthorized', 'no such room or token');
       const { role, tokenId } = grant;
       const memberId = `m_${randomBytes(6).toString('base64url')}`;
-      const { room, member } = await ctx.rooms.join(req.roomId, { memberId, name: req.name, role });
+      const { room, member } = await ctx.rooms.join(req.roomId, { memberId, name: req.name, role, socketId: socket.id });
       if (socket.disconnected) {
         await ctx.rooms.leave(req.roomId, memberId);
         throw new RequestError('not-joined', 'disconnected while joining');
@@ -123,7 +123,7 @@ export async function resumeMembership(socket: RealtimeSocket, ctx: RealtimeCont
       socket.disconnect(true);
       return;
     }
-    const { room, member } = await ctx.rooms.join(m.roomId, { memberId: m.memberId, name: m.name, role: m.role });
+    const { room, member } = await ctx.rooms.join(m.roomId, { memberId: m.memberId, name: m.name, role: m.role, socketId: socket.id });
     if (socket.disconnected) {
       await ctx.rooms.leave(m.roomId, m.memberId);
       return;

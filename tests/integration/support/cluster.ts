@@ -149,7 +149,15 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { nodes: number; workers: number; inference?: 'queue' | 'local'; extraEnv?: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(opts: {
+  nodes: number;
+  workers: number;
+  inference?: 'queue' | 'local';
+  /** false: no Redis, the single-process default (one node only); bench:cluster's baseline. */
+  redis?: boolean;
+  extraEnv?: Record<string, string>;
+}): Promise<Cluster> {
+  if (opts.redis === false && (opts.nodes > 1 || opts.workers > 0)) throw new Error('without Redis there is one node and no worker');
   const prefix = `lr-test-${randomBytes(4).toString('hex')}`;
   const scratch = await createScratchDatabase();
   const tmp = makeTempDir('cluster');
@@ -163,9 +171,9 @@ export async function startCluster(opts: { nodes: number; workers: number; infer
     LOG_LEVEL: 'warn',
     DATA_DIR: tmp.dir,
     DATABASE_URL: scratch.url,
-    REDIS_URL: env().TEST_REDIS_URL,
+    REDIS_URL: opts.redis === false ? '' : env().TEST_REDIS_URL,
     CLUSTER_PREFIX: prefix,
-    INFERENCE_MODE: opts.inference ?? 'queue',
+    INFERENCE_MODE: opts.redis === false ? 'local' : (opts.inference ?? 'queue'),
     TF_BACKEND: env().TF_BACKEND ?? 'wasm',
     ...opts.extraEnv,
   };

@@ -1,0 +1,171 @@
+/**
+ * npm run bench:cluster [-- --json] [--seconds N] [--rooms N] [--members N] [--room-ops-per-s N]
+ *   [--client-procs N] [--configs one,two]
+ *
+ * Frames per second delivered and op-to-frame latency for one realtime node against two nodes
+ * with two inference workers, at the same load. Everything runs as real processes on loopback,
+ * started by the cluster tests' harness (tests/integration/support/cluster.ts) on a scratch
+ * PostgreSQL database (TEST_DATABASE_URL) and, for the cluster, Redis (TEST_REDIS_URL):
+ *
+ *   one: `server/index.ts` alone, the single-process default (its engine worker decodes; no
+ *        Redis), on PostgreSQL like the cluster, so storage is the same;
+ *   two: two `server/index.ts` nodes in cluster mode (INFERENCE_MODE=queue) and two
+ *        `server/cluster/inference-worker.ts` processes.
+ *
+ * Load: --rooms (40) rooms x --members (4) editors, each sending --room-ops-per-s (2) `set` ops
+ * per second for --seconds (20), from --client-procs (4) client processes (bench/realtime-
+ * client.ts). In the cluster, client process i connects to node i mod 2, and a room's members
+ * are spread round-robin over the processes, so every room has members on both nodes and half
+ * of all ops are forwarded to the room's owner. Figures per configuration (computed by
+ * bench/lib/realtime-analysis.ts, as bench:realtime does): frames/s delivered to all members
+ * and distinct frames rendered per second, op-to-frame latency at every member of the sender's
+ * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors; then the ratio
+ * of frames/s, two over one.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { io } from 'socket.io-client';
+import { env } from '../lib/env';
+import type { Result } from '../lib/protocol/events';
+import type { RoomCreateResponse } from '../lib/protocol/rooms';
+import { openDatabase } from '../server/db/open-database';
+import { BUILTIN_RANDOM_DCGAN_ID } from '../server/inference/model-registry';
+import { probeClusterServices, startCluster, type Cluster } from '../tests/integration/support/cluster';
+import { argValue, report, round, say } from './lib/report';
+import { analyse, framesPerSecond } from './lib/realtime-analysis';
+import { now, type ChildMessage, type MemberResult, type MemberSpec, type ParentMessage } from './lib/realtime-wire';
+
+const num = (name: string, fallback: number) => {
+  const v = argValue(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got ${v}`);
+  return n;
+};
+
+const SECONDS = num('seconds', 20);
+const ROOMS = Math.max(1, Math.round(num('rooms', 40)));
+const MEMBERS = Math.max(1, Math.round(num('members', 4)));
+const OPS_PER_S = num('room-ops-per-s', 2);
+const CLIENT_PROCS = Math.max(2, Math.round(num('client-procs', 4)));
+const CONFIGS = (argValue('configs') ?? 'one,two').split(',');
+const DRAIN_MS = 3_000;
+const CLIENT_SCRIPT = new URL('./realtime-client.ts', import.meta.url);
+/** The trained DCGAN when shipped (what people explore), else the same network with random weights. */
+const MODEL_ID = existsSync(new URL('../models/pretrained/dcgan-mnist', import.meta.url)) ? 'dcgan-mnist' : BUILTIN_RANDOM_DCGAN_ID;
+
+function waitFor<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: ChildMessage) => {
+      if (m.type === type) {
+        child.off('message', onMessage);
+        resolve(m as Extract<ChildMessage, { type: T }>);
+      } else if (m.type === 'failed') {
+        child.off('message', onMessage);
+        reject(new Error(`client process failed: ${m.error}`));
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`client process exited (${code})`)));
+  });
+}
+
+/** Rooms created through node 1 (one socket per 5: room:create is rate-limited per socket, E7). */
+async function createRooms(url: string, count: number): Promise<RoomCreateResponse[]> {
+  const rooms: RoomCreateResponse[] = [];
+  while (rooms.length < count) {
+    const socket = io(url, { transports: ['websocket'], forceNew: true });
+    try {
+      for (let i = 0; i < 5 && rooms.length < count; i++) {
+        const res: Result<RoomCreateResponse> = await socket.timeout(10_000).emitWithAck('room:create', { modelId: MODEL_ID, name: `bench ${rooms.length}` });
+        if (!res.ok) throw new Error(`room:create failed: ${res.error} ${res.message ?? ''}`);
+        rooms.push(res.data);
+      }
+    } finally {
+      socket.disconnect();
+    }
+  }
+  return rooms;
+}
+
+async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
+  const cluster: Cluster = name === 'one' ? await startCluster({ nodes: 1, workers: 0, redis: false }) : await startCluster({ nodes: 2, workers: 2 });
+  const children: ChildProcess[] = [];
+  try {
+    const urls = cluster.nodes.map((n) => n.url);
+    const rooms = await createRooms(urls[0]!, ROOMS);
+    const groups: MemberSpec[][] = Array.from({ length: CLIENT_PROCS }, () => []);
+    let slot = 0;
+    let seed = 1;
+    for (const [i, room] of rooms.entries()) {
+      for (let j = 0; j < MEMBERS; j++) groups[slot++ % CLIENT_PROCS]!.push({ key: `r${i}m${j}`, roomId: room.roomId, token: room.editorToken, opsPerS: OPS_PER_S, seed: seed++ });
+    }
+    for (let i = 0; i < CLIENT_PROCS; i++) {
+      children.push(fork(CLIENT_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }));
+    }
+    const ready = children.map((c) => waitFor(c, 'ready'));
+    children.forEach((c, i) => c.send({ type: 'setup', url: urls[i % urls.length]!, members: groups[i]! } satisfies ParentMessage));
+    await Promise.all(ready);
+    const durationMs = SECONDS * 1000;
+    const startAt = now() + 500;
+    const results = children.map((c) => waitFor(c, 'result'));
+    for (const c of children) c.send({ type: 'run', startAt, durationMs, drainMs: DRAIN_MS } satisfies ParentMessage);
+    const members: MemberResult[] = (await Promise.all(results)).flatMap((m) => m.members);
+    const load = round(loadavg()[0]!, 2);
+    const database = await openDatabase(cluster.databaseUrl);
+    try {
+      const a = await analyse(members, database);
+      const fps = framesPerSecond(members, startAt, durationMs);
+      const figures = {
+        processes: name === 'one' ? '1 node (engine in-process worker thread)' : '2 nodes + 2 inference workers',
+        frames_per_s_delivered: fps.delivered,
+        frames_per_s_rendered: fps.rendered,
+        op_to_frame_ms: a.op_to_frame_ms,
+        ops_sent: a.ops_sent,
+        ops_acked: a.ops_acked,
+        op_errors: a.op_errors,
+        lost_acked_ops: a.lost_acked_ops,
+        lost_in_op_log: a.lost_in_op_log,
+        version_order_violations: a.version_order_violations,
+        latency_missing: a.latency_missing,
+        load_average_1m: load,
+      };
+      say(
+        `  ${name}: ${fps.delivered} frames/s delivered (${fps.rendered} rendered), op-to-frame p50 ${a.op_to_frame_ms.p50} / p95 ${a.op_to_frame_ms.p95} / p99 ${a.op_to_frame_ms.p99} ms, ` +
+          `${a.ops_acked}/${a.ops_sent} acked, lost ${a.lost_acked_ops}/${a.lost_in_op_log}, order violations ${a.version_order_violations}, load ${load}`,
+      );
+      return figures;
+    } finally {
+      await database.close();
+    }
+  } finally {
+    for (const c of children) if (c.connected) c.disconnect();
+    await cluster.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const services = await probeClusterServices();
+  if (!services.ok) throw new Error(`bench:cluster needs PostgreSQL and Redis: ${services.reason}`);
+  say(`bench:cluster: ${ROOMS} rooms x ${MEMBERS} members x ${OPS_PER_S} ops/s for ${SECONDS} s (${ROOMS * MEMBERS * OPS_PER_S} ops/s), model ${MODEL_ID}, ${CLIENT_PROCS} client processes, engine ${env().TF_BACKEND ?? 'wasm'}`);
+  const out: Record<string, unknown> = { rooms: ROOMS, members: MEMBERS, ops_per_s_per_member: OPS_PER_S, seconds: SECONDS, model: MODEL_ID };
+  for (const name of CONFIGS) {
+    if (name !== 'one' && name !== 'two') throw new Error(`--configs takes one and two, got ${name}`);
+    out[name] = await measure(name);
+  }
+  const one = out['one'] as { frames_per_s_delivered: number; op_to_frame_ms: { p95: number } } | undefined;
+  const two = out['two'] as { frames_per_s_delivered: number; op_to_frame_ms: { p95: number } } | undefined;
+  if (one && two) {
+    out['frames_per_s_ratio_two_over_one'] = round(two.frames_per_s_delivered / one.frames_per_s_delivered, 2);
+    out['op_to_frame_p95_ratio_two_over_one'] = round(two.op_to_frame_ms.p95 / one.op_to_frame_ms.p95, 2);
+  }
+  report(out);
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  });
