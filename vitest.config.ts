@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 const alias = { '@': fileURLToPath(new URL('.', import.meta.url)) };
 /** Tests that measure time: run after everything else, one file at a time. */
-const TIMING_TESTS = ['tests/integration/engine-lag.test.ts'];
+const TIMING_TESTS = [
+  'tests/integration/engine-lag.test.ts',
+  // Failover within 2 s and 5 s, with four server processes of its own.
+  'tests/integration/cluster.test.ts',
+];
 
 const shared = {
   environment: 'node',

@@ -15,8 +15,8 @@
  * Load: --rooms (40) rooms x --members (4) editors, each sending --room-ops-per-s (2) `set` ops
  * per second for --seconds (20), from --client-procs (4) client processes (bench/realtime-
  * client.ts). In the cluster, client process i connects to node i mod 2, and a room's members
- * are spread round-robin over the processes, so every room has members on both nodes and half
- * of all ops are forwarded to the room's owner. Figures per configuration (computed by
+ * are spread over the processes, so every room has members on both nodes (half of all ops are
+ * forwarded to the room's owner) and the rooms' owners alternate between the nodes. Figures per configuration (computed by
  * bench/lib/realtime-analysis.ts, as bench:realtime does): frames/s delivered to all members
  * and distinct frames rendered per second, op-to-frame latency at every member of the sender's
  * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors; then the ratio
@@ -96,10 +96,12 @@ async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
     const urls = cluster.nodes.map((n) => n.url);
     const rooms = await createRooms(urls[0]!, ROOMS);
     const groups: MemberSpec[][] = Array.from({ length: CLIENT_PROCS }, () => []);
-    let slot = 0;
     let seed = 1;
     for (const [i, room] of rooms.entries()) {
-      for (let j = 0; j < MEMBERS; j++) groups[slot++ % CLIENT_PROCS]!.push({ key: `r${i}m${j}`, roomId: room.roomId, token: room.editorToken, opsPerS: OPS_PER_S, seed: seed++ });
+      // Member j of room i in process (i + j) mod P: a room's members sit in different processes
+      // (so on both nodes), and its first member, who usually joins first and so decides which
+      // node owns it, alternates between the nodes from room to room.
+      for (let j = 0; j < MEMBERS; j++) groups[(i + j) % CLIENT_PROCS]!.push({ key: `r${i}m${j}`, roomId: room.roomId, token: room.editorToken, opsPerS: OPS_PER_S, seed: seed++ });
     }
     for (let i = 0; i < CLIENT_PROCS; i++) {
       children.push(fork(CLIENT_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }));
@@ -135,6 +137,14 @@ async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
         `  ${name}: ${fps.delivered} frames/s delivered (${fps.rendered} rendered), op-to-frame p50 ${a.op_to_frame_ms.p50} / p95 ${a.op_to_frame_ms.p95} / p99 ${a.op_to_frame_ms.p99} ms, ` +
           `${a.ops_acked}/${a.ops_sent} acked, lost ${a.lost_acked_ops}/${a.lost_in_op_log}, order violations ${a.version_order_violations}, load ${load}`,
       );
+      if (Object.keys(a.op_errors).length > 0 || a.lost_acked_ops > 0) {
+        // Show why: the last lines each process logged (LOG_LEVEL=warn).
+        for (const p of [...cluster.nodes, ...cluster.workers]) {
+          const lines = p.output.join('').trim().split('\n').filter(Boolean);
+          say(`  -- ${p.name}: ${lines.length} log lines, the first and last ones:`);
+          for (const line of [...lines.slice(0, 12), '...', ...lines.slice(-12)]) say(`     ${line.slice(0, 300)}`);
+        }
+      }
       return figures;
     } finally {
       await database.close();

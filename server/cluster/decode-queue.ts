@@ -4,10 +4,13 @@
  * awaits its PNG, which comes back in the job's `completed` event (QueueEvents).
  *
  * A worker that dies holding a job never completes it. The node does not wait for BullMQ's stall
- * detection to notice: a decode not answered within DECODE_DEADLINE_MS is issued again as a new
- * job, which the surviving workers take at once (frames are newest-wins, so re-rendering a lost
- * frame is all recovery needs). The dead worker's job is failed by the stall check
- * (maxStalledCount 0) rather than decoded late. Jobs are removed when they finish.
+ * detection to notice: when a decode is not answered within DECODE_DEADLINE_MS, the node looks at
+ * its job, and if the worker holding it is no longer connected to Redis (a killed process's
+ * connections close at once), issues it again as a new job, which the surviving workers take at
+ * once (frames are newest-wins, so re-rendering a lost frame is all recovery needs). A job still
+ * in line, or held by a live worker, is waited for: issuing it again under load would only add
+ * work. The dead worker's job is failed by the stall check (maxStalledCount 0) rather than
+ * decoded late. Jobs are removed when they finish.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
@@ -19,7 +22,10 @@ import { clusterKeys, connectRedis } from './redis';
 
 export const DECODE_QUEUE = 'decode';
 /** Issues of one decode before the render fails (the room renders again at its next op). */
-const MAX_ATTEMPTS = 5;
+const MAX_ISSUES = 5;
+/** Deadlines one issue may wait through while its job is queued or held by a live worker. */
+const MAX_WAITS = 30;
+const DEADLINE = Symbol('deadline');
 
 /** A decode job: the latent already truncated (psi applied on the node, as in render-frame.ts). */
 export const DecodeJobSchema = z.strictObject({
@@ -38,8 +44,6 @@ export const DecodeResultSchema = z.strictObject({
   worker: z.string(),
 });
 export type DecodeResult = z.infer<typeof DecodeResultSchema>;
-
-class DeadlineError extends Error {}
 
 export interface DecodeQueue {
   renderFrame: RenderFrame;
@@ -65,36 +69,53 @@ export async function createDecodeQueue(opts: {
   events.on('failed', ({ jobId, failedReason }) => waiting.get(jobId)?.reject(new Error(failedReason)));
   let seq = 0;
 
-  async function decodeOnce(job: DecodeJob): Promise<DecodeResult> {
-    const jobId = `${opts.nodeId}-${++seq}`;
-    let timer: NodeJS.Timeout | undefined;
-    // Listening before the job exists: a fast worker may finish before add() returns.
-    const answer = new Promise<unknown>((resolve, reject) => {
-      waiting.set(jobId, { resolve, reject });
-      timer = setTimeout(() => reject(new DeadlineError(`decode ${jobId} not answered within ${opts.deadlineMs} ms`)), opts.deadlineMs);
-    });
-    try {
-      await queue.add('decode', job, { jobId, removeOnComplete: true, removeOnFail: true });
-      return DecodeResultSchema.parse(await answer);
-    } finally {
-      clearTimeout(timer);
-      waiting.delete(jobId);
+  /**
+   * Whether a job that missed its deadline is still worth waiting for: it waits in line (a new
+   * job would wait behind it), a live worker holds it, or it has finished and its event is on the
+   * way. Held by a worker that is no longer connected (killed: Redis dropped its connections), or
+   * in any other state: issue it again.
+   */
+  async function stillComing(jobId: string): Promise<boolean> {
+    const job = await queue.getJob(jobId);
+    // Finished and removed: its completed (or failed) event is on its way in the events stream.
+    if (!job) return true;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'prioritized' || state === 'delayed') return true;
+    if (state !== 'active' || !job.processedBy) return false;
+    const workers = await queue.getWorkers();
+    return workers.some((w) => String(w['rawname'] ?? '').endsWith(`:w:${job.processedBy}`));
+  }
+
+  async function decode(job: DecodeJob): Promise<DecodeResult> {
+    for (let issue = 1; ; issue++) {
+      const jobId = `${opts.nodeId}-${++seq}`;
+      // Listening before the job exists: a fast worker may finish before add() returns.
+      const answer = new Promise<unknown>((resolve, reject) => waiting.set(jobId, { resolve, reject }));
+      answer.catch(() => undefined);
+      try {
+        await queue.add('decode', job, { jobId, removeOnComplete: true, removeOnFail: true });
+        for (let waited = 1; ; waited++) {
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<typeof DEADLINE>((resolve) => (timer = setTimeout(() => resolve(DEADLINE), opts.deadlineMs)));
+          const outcome = await Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
+          if (outcome !== DEADLINE) return DecodeResultSchema.parse(outcome);
+          if (waited >= MAX_WAITS) throw new Error(`decode ${jobId}: no answer after ${waited} deadlines`);
+          if (!(await stillComing(jobId))) break;
+        }
+      } catch (err) {
+        // Failed as stalled (its worker died and the stall check noticed first): issue it again.
+        if (!(err instanceof Error && /stalled/i.test(err.message)) || issue >= MAX_ISSUES) throw err;
+      } finally {
+        waiting.delete(jobId);
+      }
+      if (issue >= MAX_ISSUES) throw new Error(`decode: ${issue} issues, none answered`);
+      opts.logger.warn(`decode ${jobId}: its worker is gone; issuing it again`);
     }
   }
 
   const renderFrame: RenderFrame = async (modelId, z, psi, classLabel) => {
-    const job: DecodeJob = { modelId, z: Array.from(truncate(z, undefined, psi)), classLabel };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await decodeOnce(job);
-        return { width: r.width, height: r.height, channels: r.channels, format: 'png', data: Buffer.from(r.png, 'base64') };
-      } catch (err) {
-        // A worker died holding it (deadline, or failed as stalled): issue it again.
-        const retry = err instanceof DeadlineError || (err instanceof Error && /stalled/i.test(err.message));
-        if (!retry || attempt >= MAX_ATTEMPTS) throw err;
-        opts.logger.warn(`${err.message}; issuing it again`);
-      }
-    }
+    const r = await decode({ modelId, z: Array.from(truncate(z, undefined, psi)), classLabel });
+    return { width: r.width, height: r.height, channels: r.channels, format: 'png', data: Buffer.from(r.png, 'base64') };
   };
 
   return {

@@ -3,7 +3,8 @@
  *
  * - acquire: `SET key token NX PX ttl`, the token being `<nodeId>|<epoch>` with an epoch from
  *   INCR, so each tenure of a room is distinct even on the same node.
- * - renew: every ttl/3, a compare-and-PEXPIRE script per held lease; a lease found gone or
+ * - renew: every ttl/3, one compare-and-PEXPIRE script for all held leases (one round trip, so a
+ *   busy node with many rooms still renews in time); a lease found gone or
  *   taken (expired during a long pause, or broken by another node that found this one dead) is
  *   reported through `onLost`, and the node stops acting as owner.
  * - release: compare-and-DEL when the room is evicted (last member left) or the node stops, so
@@ -20,7 +21,16 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { clusterKeys } from './redis';
 
-const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** Renews every lease of KEYS whose value is still this node's token (ARGV[i]); ttl is the last ARGV. */
+const RENEW_ALL = `
+local ttl = ARGV[#KEYS + 1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[i] then out[i] = redis.call('pexpire', key, ttl) else out[i] = 0 end
+end
+return out`;
+/** Leases renewed per script call (one round trip each, however many rooms a node holds). */
+const RENEW_CHUNK = 500;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export interface LeaseOwner {
@@ -58,21 +68,30 @@ export function createRoomLeases(opts: {
   const tokens = new Map<string, string>();
 
   async function renewAll(): Promise<void> {
-    for (const [roomId, token] of [...tokens]) {
-      let renewed = 0;
+    const held = [...tokens];
+    for (let i = 0; i < held.length; i += RENEW_CHUNK) {
+      const chunk = held.slice(i, i + RENEW_CHUNK);
+      let renewed: number[];
       try {
-        renewed = Number(await opts.redis.eval(RENEW, 1, keys.lease(roomId), token, String(opts.ttlMs)));
+        renewed = (await opts.redis.eval(
+          RENEW_ALL,
+          chunk.length,
+          ...chunk.map(([roomId]) => keys.lease(roomId)),
+          ...chunk.map(([, token]) => token),
+          String(opts.ttlMs),
+        )) as number[];
       } catch (err) {
-        // Redis unreachable: keep trying; if it stays away the lease expires and the next
-        // successful renewal reports it lost.
-        opts.logger.warn(`lease renewal of room ${roomId} failed`, err instanceof Error ? err.message : err);
+        // Redis unreachable: keep trying; if it stays away the leases expire and the next
+        // successful renewal reports them lost.
+        opts.logger.warn('lease renewal failed', err instanceof Error ? err.message : err);
         continue;
       }
-      if (renewed === 0 && tokens.get(roomId) === token) {
+      chunk.forEach(([roomId, token], j) => {
+        if (Number(renewed[j]) !== 0 || tokens.get(roomId) !== token) return;
         tokens.delete(roomId);
         opts.logger.warn(`lost the lease of room ${roomId}`);
         opts.onLost(roomId);
-      }
+      });
     }
   }
   let renewing = false;

@@ -153,12 +153,14 @@ export function createNodeRpc(opts: {
         }, timeoutMs);
         waiting.set(id, { nodeId, sentAt: performance.now(), resolve, reject, timer });
       });
+      // The answer can arrive (on the subscriber connection) before PUBLISH returns: handled
+      // from the start, so an early refusal is not an unhandled rejection.
+      answer.catch(() => undefined);
       const receivers = await opts.pub.publish(keys.rpc(nodeId), JSON.stringify({ kind: 'req', id, from: opts.nodeId, method, payload } satisfies Wire));
       if (receivers === 0) {
         const w = waiting.get(id);
         if (w) clearTimeout(w.timer);
         waiting.delete(id);
-        void answer.catch(() => undefined);
         throw new NodeGoneError(nodeId);
       }
       return answer;
