@@ -1,6 +1,6 @@
 /**
  * npm run bench:cluster [-- --json] [--seconds N] [--rooms N] [--members N] [--room-ops-per-s N]
- *   [--client-procs N] [--configs one,two]
+ *   [--client-procs N] [--configs one,two] [--rounds N]
  *
  * Frames per second delivered and op-to-frame latency for one realtime node against two nodes
  * with two inference workers, at the same load. Everything runs as real processes on loopback,
@@ -19,8 +19,9 @@
  * forwarded to the room's owner) and the rooms' owners alternate between the nodes. Figures per configuration (computed by
  * bench/lib/realtime-analysis.ts, as bench:realtime does): frames/s delivered to all members
  * and distinct frames rendered per second, op-to-frame latency at every member of the sender's
- * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors; then the ratio
- * of frames/s, two over one.
+ * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors; then the ratios,
+ * two over one, of frames/s and of op-to-frame p95. With --rounds N, the configurations run N
+ * times, alternating which goes first, and the ratios are the median of each round's own.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,7 +33,7 @@ import type { RoomCreateResponse } from '../lib/protocol/rooms';
 import { openDatabase } from '../server/db/open-database';
 import { BUILTIN_RANDOM_DCGAN_ID } from '../server/inference/model-registry';
 import { probeClusterServices, startCluster, type Cluster } from '../tests/integration/support/cluster';
-import { argValue, report, round, say } from './lib/report';
+import { argValue, median, report, round, say } from './lib/report';
 import { analyse, framesPerSecond } from './lib/realtime-analysis';
 import { now, type ChildMessage, type MemberResult, type MemberSpec, type ParentMessage } from './lib/realtime-wire';
 
@@ -50,6 +51,7 @@ const MEMBERS = Math.max(1, Math.round(num('members', 4)));
 const OPS_PER_S = num('room-ops-per-s', 2);
 const CLIENT_PROCS = Math.max(2, Math.round(num('client-procs', 4)));
 const CONFIGS = (argValue('configs') ?? 'one,two').split(',');
+const ROUNDS = Math.max(1, Math.round(num('rounds', 1)));
 const DRAIN_MS = 3_000;
 const CLIENT_SCRIPT = new URL('./realtime-client.ts', import.meta.url);
 /** The trained DCGAN when shipped (what people explore), else the same network with random weights. */
@@ -130,6 +132,8 @@ async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
         lost_acked_ops: a.lost_acked_ops,
         lost_in_op_log: a.lost_in_op_log,
         version_order_violations: a.version_order_violations,
+        state_order_violations: a.state_order_violations,
+        frame_order_violations: a.frame_order_violations,
         latency_missing: a.latency_missing,
         load_average_1m: load,
       };
@@ -159,16 +163,31 @@ async function main(): Promise<void> {
   const services = await probeClusterServices();
   if (!services.ok) throw new Error(`bench:cluster needs PostgreSQL and Redis: ${services.reason}`);
   say(`bench:cluster: ${ROOMS} rooms x ${MEMBERS} members x ${OPS_PER_S} ops/s for ${SECONDS} s (${ROOMS * MEMBERS * OPS_PER_S} ops/s), model ${MODEL_ID}, ${CLIENT_PROCS} client processes, engine ${env().TF_BACKEND ?? 'wasm'}`);
-  const out: Record<string, unknown> = { rooms: ROOMS, members: MEMBERS, ops_per_s_per_member: OPS_PER_S, seconds: SECONDS, model: MODEL_ID };
-  for (const name of CONFIGS) {
-    if (name !== 'one' && name !== 'two') throw new Error(`--configs takes one and two, got ${name}`);
-    out[name] = await measure(name);
+  const out: Record<string, unknown> = { rooms: ROOMS, members: MEMBERS, ops_per_s_per_member: OPS_PER_S, seconds: SECONDS, model: MODEL_ID, rounds: ROUNDS };
+  for (const name of CONFIGS) if (name !== 'one' && name !== 'two') throw new Error(`--configs takes one and two, got ${name}`);
+  type Figures = { frames_per_s_delivered: number; op_to_frame_ms: { p95: number } };
+  const runs: Record<string, Figures[]> = {};
+  const fpsRatios: number[] = [];
+  const p95Ratios: number[] = [];
+  for (let round_ = 0; round_ < ROUNDS; round_++) {
+    // Alternate which configuration goes first: both halves of a round see the same machine.
+    const order = round_ % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
+    const here: Record<string, Figures> = {};
+    for (const name of order) {
+      say(`round ${round_ + 1}/${ROUNDS}: ${name}`);
+      here[name] = (await measure(name as 'one' | 'two')) as unknown as Figures;
+      (runs[name] ??= []).push(here[name]);
+    }
+    if (here['one'] && here['two']) {
+      fpsRatios.push(here['two'].frames_per_s_delivered / here['one'].frames_per_s_delivered);
+      p95Ratios.push(here['two'].op_to_frame_ms.p95 / here['one'].op_to_frame_ms.p95);
+    }
   }
-  const one = out['one'] as { frames_per_s_delivered: number; op_to_frame_ms: { p95: number } } | undefined;
-  const two = out['two'] as { frames_per_s_delivered: number; op_to_frame_ms: { p95: number } } | undefined;
-  if (one && two) {
-    out['frames_per_s_ratio_two_over_one'] = round(two.frames_per_s_delivered / one.frames_per_s_delivered, 2);
-    out['op_to_frame_p95_ratio_two_over_one'] = round(two.op_to_frame_ms.p95 / one.op_to_frame_ms.p95, 2);
+  for (const [name, list] of Object.entries(runs)) out[name] = ROUNDS === 1 ? list[0] : list;
+  if (fpsRatios.length > 0) {
+    out['frames_per_s_ratio_two_over_one'] = round(median(fpsRatios), 2);
+    out['op_to_frame_p95_ratio_two_over_one'] = round(median(p95Ratios), 2);
+    if (ROUNDS > 1) out['ratios_per_round'] = fpsRatios.map((r, i) => ({ frames_per_s: round(r, 2), op_to_frame_p95: round(p95Ratios[i]!, 2) }));
   }
   report(out);
 }

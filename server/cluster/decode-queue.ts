@@ -18,7 +18,7 @@ import { truncate } from '../../lib/latent/vector';
 import { MAX_CLASSES, MAX_LATENT_DIM } from '../../lib/protocol/rooms';
 import type { Logger } from '../logger';
 import type { RenderFrame } from '../rooms/room';
-import { clusterKeys, connectRedis } from './redis';
+import { clusterKeys, connectRedis, lastQueueEventId } from './redis';
 
 export const DECODE_QUEUE = 'decode';
 /** Issues of one decode before the render fails (the room renders again at its next op). */
@@ -61,7 +61,8 @@ export async function createDecodeQueue(opts: {
   const queueConnection = connectRedis(opts.redisUrl, `${opts.nodeId}:decode`, opts.logger);
   const eventsConnection = connectRedis(opts.redisUrl, `${opts.nodeId}:decode-events`, opts.logger);
   const queue = new Queue<DecodeJob, DecodeResult>(DECODE_QUEUE, { connection: queueConnection, prefix: bullPrefix });
-  const events = new QueueEvents(DECODE_QUEUE, { connection: eventsConnection, prefix: bullPrefix });
+  const lastEventId = await lastQueueEventId(queueConnection, bullPrefix, DECODE_QUEUE);
+  const events = new QueueEvents(DECODE_QUEUE, { connection: eventsConnection, prefix: bullPrefix, lastEventId });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
   const waiting = new Map<string, { resolve(r: unknown): void; reject(e: Error): void }>();
@@ -70,25 +71,26 @@ export async function createDecodeQueue(opts: {
   let seq = 0;
 
   /**
-   * Whether a job that missed its deadline is still worth waiting for: it waits in line (a new
-   * job would wait behind it), a live worker holds it, or it has finished and its event is on the
-   * way. Held by a worker that is no longer connected (killed: Redis dropped its connections), or
-   * in any other state: issue it again.
+   * The worker that holds a job which missed its deadline, if that worker is no longer connected
+   * to Redis (killed: Redis dropped its connections). Otherwise undefined: the job waits in line
+   * (a new job would wait behind it), a live worker decodes it, or it has finished and its event
+   * is on the way, and waiting is all that helps.
    */
-  async function stillComing(jobId: string): Promise<boolean> {
+  async function holderGone(jobId: string): Promise<string | undefined> {
     const job = await queue.getJob(jobId);
     // Finished and removed: its completed (or failed) event is on its way in the events stream.
-    if (!job) return true;
+    if (!job) return undefined;
     const state = await job.getState();
-    if (state === 'waiting' || state === 'prioritized' || state === 'delayed') return true;
-    if (state !== 'active' || !job.processedBy) return false;
+    if (state !== 'active' || !job.processedBy) return undefined;
     const workers = await queue.getWorkers();
-    return workers.some((w) => String(w['rawname'] ?? '').endsWith(`:w:${job.processedBy}`));
+    const alive = workers.some((w) => String(w['rawname'] ?? '').endsWith(`:w:${job.processedBy}`));
+    return alive ? undefined : job.processedBy;
   }
 
   async function decode(job: DecodeJob): Promise<DecodeResult> {
     for (let issue = 1; ; issue++) {
       const jobId = `${opts.nodeId}-${++seq}`;
+      let gone: string | undefined;
       // Listening before the job exists: a fast worker may finish before add() returns.
       const answer = new Promise<unknown>((resolve, reject) => waiting.set(jobId, { resolve, reject }));
       answer.catch(() => undefined);
@@ -100,7 +102,8 @@ export async function createDecodeQueue(opts: {
           const outcome = await Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
           if (outcome !== DEADLINE) return DecodeResultSchema.parse(outcome);
           if (waited >= MAX_WAITS) throw new Error(`decode ${jobId}: no answer after ${waited} deadlines`);
-          if (!(await stillComing(jobId))) break;
+          gone = await holderGone(jobId);
+          if (gone) break;
         }
       } catch (err) {
         // Failed as stalled (its worker died and the stall check noticed first): issue it again.
@@ -109,7 +112,7 @@ export async function createDecodeQueue(opts: {
         waiting.delete(jobId);
       }
       if (issue >= MAX_ISSUES) throw new Error(`decode: ${issue} issues, none answered`);
-      opts.logger.warn(`decode ${jobId}: its worker is gone; issuing it again`);
+      opts.logger.warn(`decode ${jobId}: ${gone ? `worker ${gone}` : 'its worker'} is gone; issuing it again`);
     }
   }
 

@@ -20,10 +20,13 @@ import { clusterKeys, connectRedis, waitForRedis } from './redis';
 
 /**
  * A job's lock lasts this long and is renewed every half of it; a killed worker's jobs count as
- * stalled after it and are failed by the next stall check (the node has re-issued them already).
+ * stalled after it and are failed by the next stall check. Long on purpose: the node does not wait
+ * for this (it re-issues a late decode as soon as it sees the holder's connections gone, see
+ * decode-queue.ts), and a short lock on a busy machine fails jobs whose worker is merely slow to
+ * renew (seen at 2 s on this 2-core machine under load: the re-issues then doubled the work).
  */
-const LOCK_MS = 2_000;
-const STALL_CHECK_MS = 1_000;
+const LOCK_MS = 10_000;
+const STALL_CHECK_MS = 5_000;
 
 async function main(): Promise<void> {
   const config = env();

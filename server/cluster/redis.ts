@@ -46,3 +46,13 @@ export function clusterKeys(prefix: string) {
     bullPrefix: `${prefix}:bull`,
   };
 }
+
+/**
+ * The id of the newest entry in a BullMQ queue's events stream ('0-0' when empty). A QueueEvents
+ * started from it hears every event after this call; started from '$' (its default) it would
+ * miss those that come before its first read, such as a fast first job's `completed`.
+ */
+export async function lastQueueEventId(redis: Redis, bullPrefix: string, queue: string): Promise<string> {
+  const [last] = await redis.xrevrange(`${bullPrefix}:${queue}:events`, '+', '-', 'COUNT', 1);
+  return last?.[0] ?? '0-0';
+}

@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import type { TrainEvent } from '../training/runner';
 import type { TerminalEvent, TrainingProcess } from '../training/training-client';
 import type { WorkerStart } from '../training/worker-protocol';
-import { clusterKeys, connectRedis } from './redis';
+import { clusterKeys, connectRedis, lastQueueEventId } from './redis';
 
 export const TRAINING_QUEUE = 'training';
 /** A finished queue job is kept this long, so a late duplicate add of the same job is ignored. */
@@ -43,7 +43,8 @@ export async function createTrainingQueue(opts: { redisUrl: string; prefix: stri
   const connection = connectRedis(opts.redisUrl, `${opts.nodeId}:training`, opts.logger);
   const eventsConnection = connectRedis(opts.redisUrl, `${opts.nodeId}:training-events`, opts.logger);
   const queue = new Queue<WorkerStart, TerminalEvent>(TRAINING_QUEUE, { connection, prefix: bullPrefix });
-  const events = new QueueEvents(TRAINING_QUEUE, { connection: eventsConnection, prefix: bullPrefix });
+  const lastEventId = await lastQueueEventId(connection, bullPrefix, TRAINING_QUEUE);
+  const events = new QueueEvents(TRAINING_QUEUE, { connection: eventsConnection, prefix: bullPrefix, lastEventId });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
   const watchers = new Map<string, { onEvent(e: TrainEvent): void; finish(last: TerminalEvent & { crashed?: boolean }): void }>();
