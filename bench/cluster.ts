@@ -19,12 +19,14 @@
  * forwarded to the room's owner) and the rooms' owners alternate between the nodes. Figures per configuration (computed by
  * bench/lib/realtime-analysis.ts, as bench:realtime does): frames/s delivered to all members
  * and distinct frames rendered per second, op-to-frame latency at every member of the sender's
- * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors; then the ratios,
+ * room (p50, p95, p99), acked ops lost (members and op log; target 0), errors, and the CPU the
+ * server processes (nodes and workers, all threads; Linux /proc) used over the load window, in
+ * all and per rendered frame; then the ratios,
  * two over one, of frames/s and of op-to-frame p95. With --rounds N, the configurations run N
  * times, alternating which goes first, and the ratios are the median of each round's own.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { io } from 'socket.io-client';
 import { env } from '../lib/env';
@@ -56,6 +58,20 @@ const DRAIN_MS = 3_000;
 const CLIENT_SCRIPT = new URL('./realtime-client.ts', import.meta.url);
 /** The trained DCGAN when shipped (what people explore), else the same network with random weights. */
 const MODEL_ID = existsSync(new URL('../models/pretrained/dcgan-mnist', import.meta.url)) ? 'dcgan-mnist' : BUILTIN_RANDOM_DCGAN_ID;
+
+/** CPU seconds (user + system, all threads) a process has used so far: Linux /proc, else NaN. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: 100 on Linux (the kernel's unit for /proc/<pid>/stat times). */
+const CLOCK_TICKS_PER_S = 100;
 
 function waitFor<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
@@ -115,6 +131,12 @@ async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
     const startAt = now() + 500;
     const results = children.map((c) => waitFor(c, 'result'));
     for (const c of children) c.send({ type: 'run', startAt, durationMs, drainMs: DRAIN_MS } satisfies ParentMessage);
+    // CPU of the server side (nodes and workers, every thread) over the load window.
+    const servers = [...cluster.nodes, ...cluster.workers].map((p) => p.proc.pid);
+    await new Promise((r) => setTimeout(r, Math.max(0, startAt - now())));
+    const cpu0 = servers.map(cpuSeconds);
+    await new Promise((r) => setTimeout(r, durationMs));
+    const cpu = servers.map((pid, i) => cpuSeconds(pid) - cpu0[i]!).reduce((a, b) => a + b, 0);
     const members: MemberResult[] = (await Promise.all(results)).flatMap((m) => m.members);
     const load = round(loadavg()[0]!, 2);
     const database = await openDatabase(cluster.databaseUrl);
@@ -136,10 +158,13 @@ async function measure(name: 'one' | 'two'): Promise<Record<string, unknown>> {
         frame_order_violations: a.frame_order_violations,
         latency_missing: a.latency_missing,
         load_average_1m: load,
+        server_cpu_percent: round((cpu / SECONDS) * 100, 0),
+        server_cpu_ms_per_rendered_frame: round((cpu * 1000) / (fps.rendered * SECONDS), 2),
       };
       say(
         `  ${name}: ${fps.delivered} frames/s delivered (${fps.rendered} rendered), op-to-frame p50 ${a.op_to_frame_ms.p50} / p95 ${a.op_to_frame_ms.p95} / p99 ${a.op_to_frame_ms.p99} ms, ` +
-          `${a.ops_acked}/${a.ops_sent} acked, lost ${a.lost_acked_ops}/${a.lost_in_op_log}, order violations ${a.version_order_violations}, load ${load}`,
+          `${a.ops_acked}/${a.ops_sent} acked, lost ${a.lost_acked_ops}/${a.lost_in_op_log}, order violations ${a.version_order_violations}, ` +
+          `server CPU ${figures.server_cpu_percent}% of a core (${figures.server_cpu_ms_per_rendered_frame} ms per rendered frame), load ${load}`,
       );
       if (Object.keys(a.op_errors).length > 0 || a.lost_acked_ops > 0) {
         // Show why: the last lines each process logged (LOG_LEVEL=warn).

@@ -49,8 +49,14 @@ export interface ClusterNodeProcess extends ClusterProcess {
   nodeId: string;
 }
 
-function startProcess(name: string, script: string, extraEnv: Record<string, string>, ready: RegExp): Promise<{ p: ClusterProcess; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+function startProcess(
+  name: string,
+  script: string,
+  extraEnv: Record<string, string>,
+  ready: RegExp,
+  nodeArgs: string[] = [],
+): Promise<{ p: ClusterProcess; match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -155,6 +161,8 @@ export async function startCluster(opts: {
   inference?: 'queue' | 'local';
   /** false: no Redis, the single-process default (one node only); bench:cluster's baseline. */
   redis?: boolean;
+  /** Node.js options for every process (e.g. --cpu-prof to profile them). */
+  nodeArgs?: string[];
   extraEnv?: Record<string, string>;
 }): Promise<Cluster> {
   if (opts.redis === false && (opts.nodes > 1 || opts.workers > 0)) throw new Error('without Redis there is one node and no worker');
@@ -184,13 +192,13 @@ export async function startCluster(opts: {
     nodes: [],
     workers: [],
     async startNode(name) {
-      const { p, match } = await startProcess(name, 'server/index.ts', { ...common, CLUSTER_NODE_ID: name }, /Latentroom ready at (http:\/\/\S+)/);
+      const { p, match } = await startProcess(name, 'server/index.ts', { ...common, CLUSTER_NODE_ID: name }, /Latentroom ready at (http:\/\/\S+)/, opts.nodeArgs);
       const node = Object.assign(p, { url: match[1]!, nodeId: name });
       cluster.nodes.push(node);
       return node;
     },
     async startWorker(name) {
-      const { p } = await startProcess(name, 'server/cluster/inference-worker.ts', { ...common, CLUSTER_NODE_ID: name }, /Inference worker \S+ ready/);
+      const { p } = await startProcess(name, 'server/cluster/inference-worker.ts', { ...common, CLUSTER_NODE_ID: name }, /Inference worker \S+ ready/, opts.nodeArgs);
       const worker = Object.assign(p, { workerId: name });
       cluster.workers.push(worker);
       return worker;
