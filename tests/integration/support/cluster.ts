@@ -22,13 +22,16 @@ export async function probeClusterServices(): Promise<ServicesProbe> {
   const pgProbe = await probePostgres();
   if (!pgProbe.ok) return { ok: false, reason: `PostgreSQL at ${env().TEST_DATABASE_URL} is unreachable (${pgProbe.reason})` };
   const redis = new Redis(env().TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  // The socket's own error (e.g. ECONNREFUSED) says more than the rejection's "Connection is closed".
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
   try {
     await redis.connect();
     await redis.ping();
     return { ok: true };
   } catch (err) {
-    return { ok: false, reason: `Redis at ${env().TEST_REDIS_URL} is unreachable (${err instanceof Error ? err.message : String(err)})` };
+    const why = cause?.message || (err instanceof Error ? err.message : String(err));
+    return { ok: false, reason: `Redis at ${env().TEST_REDIS_URL} is unreachable (${why})` };
   } finally {
     redis.disconnect();
   }
