@@ -15,6 +15,7 @@ import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
 import { silentLogger, type Logger } from './logger';
+import { corkWritesPerTick } from './realtime/cork-per-tick';
 import { createRealtimeServer, type RealtimeCluster, type RealtimeLimits, type RealtimeServer } from './realtime/create-realtime-server';
 import type { RoomRegistry } from './rooms/registry';
 import type { JobManager } from './training/jobs';
@@ -91,6 +92,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });
   }
+
+  // Each connection's writes of one event-loop turn leave in one syscall (frame fan-out).
+  httpServer.on('connection', corkWritesPerTick);
 
   // Socket.IO claims /socket.io/ requests and upgrades; everything else falls through to `route`.
   const { io, rooms } = createRealtimeServer(httpServer, {
