@@ -40,7 +40,7 @@ export function sefaDirections(gen: DirectionGenerator, params: SefaParams): Fou
     let at = 0;
     for (let i = 1; i < dim; i++) if (Math.abs(v[i]!) > Math.abs(v[at]!)) at = i;
     if (v[at]! < 0) v = v.map((x) => -x);
-    out.push({ suffix: `sefa${r + 1}`, vector: v, meta: { rank: r + 1, eigenvalue: eig.values[col]!, share: Math.max(0, eig.values[col]!) / sum, layer: layer.name } });
+    out.push({ suffix: `${r + 1}`, vector: v, meta: { rank: r + 1, eigenvalue: eig.values[col]!, share: Math.max(0, eig.values[col]!) / sum, layer: layer.name } });
   }
   return out;
 }
