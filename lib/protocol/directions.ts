@@ -37,8 +37,12 @@ export const LinearBoundaryParamsSchema = z.strictObject({
   attribute,
   /** Latents sampled and scored (InterFaceGAN's N). */
   samples: z.number().int().min(100).max(20_000).default(10_000),
-  /** Share of the latents taken from each end of the scores as positives and negatives. */
-  extremes: z.number().gt(0).max(0.5).default(0.2),
+  /**
+   * Share of the latents taken from each end of the scores as positives and negatives. Default:
+   * 0.2 for a factor; for a class, half the share of latents the classifier gives that class
+   * (at most 0.2), so that the top end holds that class and not its nearest rivals.
+   */
+  extremes: z.number().gt(0).max(0.5).optional(),
   /** Share of those held out to measure the boundary's accuracy. */
   heldOut: z.number().gt(0).max(0.9).default(0.2),
   /** L2 weight of the logistic regression. */

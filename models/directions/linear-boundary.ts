@@ -10,7 +10,8 @@
  *   2. Keep the confident extremes, as the paper does: the `extremes` share of the latents with
  *      the highest scores as positives and the same share with the lowest as negatives (the
  *      middle, where the classifier's own labels are least reliable, is left out). Images
- *      without the attribute (a circle's rotation) are left out first.
+ *      without the attribute (a circle's rotation) are left out first. By default the share is
+ *      0.2 for a factor and, for a class, half the share the classifier gives that class.
  *   3. Split them (seeded) into a training part and `heldOut` held-out part, fit an
  *      L2-regularised logistic regression (./logistic.ts; the paper fits a linear SVM: both give
  *      a separating hyperplane, and logistic regression needs no extra solver), and report the
@@ -19,17 +20,25 @@
  */
 import { mulberry32, shuffleInPlace } from '../common/random';
 import { normalize } from '../../lib/latent/vector';
-import { attributeValue, lacksAttribute } from './attributes';
+import { attributeValue, hasAttribute, lacksAttribute } from './attributes';
 import { fitLogistic, logisticAccuracy } from './logistic';
 import { sampleClasses, sampleLatents, scoreLatents } from './sampling';
 import type { AttributeScorer, DirectionGenerator, FoundDirection, ProgressFn } from './types';
+
+/** Share taken from each end by default (a factor's; a class's is at most this). */
+export const DEFAULT_EXTREMES = 0.2;
+/** Smallest default share for a class (a class the classifier almost never gives). */
+const MIN_CLASS_EXTREMES = 0.01;
 
 export interface LinearBoundaryParams {
   attribute: string;
   /** Latents sampled and scored. */
   samples: number;
-  /** Share of the (eligible) latents taken from each end, in (0, 0.5]. */
-  extremes: number;
+  /**
+   * Share of the (eligible) latents taken from each end, in (0, 0.5]. Default DEFAULT_EXTREMES for
+   * a factor; for a class, half the share of latents labelled with it (at most DEFAULT_EXTREMES).
+   */
+  extremes?: number | undefined;
   /** Share of the extremes held out to measure the fit, in (0, 0.9]. */
   heldOut: number;
   /** L2 weight of the logistic regression. */
@@ -44,7 +53,7 @@ export async function linearBoundaryDirection(
   onProgress?: ProgressFn,
 ): Promise<FoundDirection> {
   const attribute = scorer.attribute(params.attribute);
-  if (!(params.extremes > 0 && params.extremes <= 0.5)) throw new RangeError(`extremes must be in (0, 0.5], got ${params.extremes}`);
+  if (params.extremes !== undefined && !(params.extremes > 0 && params.extremes <= 0.5)) throw new RangeError(`extremes must be in (0, 0.5], got ${params.extremes}`);
   if (!(params.heldOut > 0 && params.heldOut <= 0.9)) throw new RangeError(`heldOut must be in (0, 0.9], got ${params.heldOut}`);
   const dim = gen.latentDim;
   const n = params.samples;
@@ -57,7 +66,16 @@ export async function linearBoundaryDirection(
   for (let i = 0; i < n; i++) if (!lacksAttribute(scored, attribute, i)) eligible.push(i);
   const value = (i: number) => attributeValue(scored, attribute, i);
   eligible.sort((a, b) => value(a) - value(b) || a - b);
-  const m = Math.floor(eligible.length * params.extremes);
+  let extremes = params.extremes;
+  if (extremes === undefined) {
+    if (attribute.kind === 'class') {
+      // A digit is one class in ten: the top 20% of p(7) would be half sevens, half near-sevens.
+      let labelled = 0;
+      for (const i of eligible) if (hasAttribute(scored, attribute, i)) labelled++;
+      extremes = Math.min(DEFAULT_EXTREMES, Math.max(MIN_CLASS_EXTREMES, labelled / eligible.length / 2));
+    } else extremes = DEFAULT_EXTREMES;
+  }
+  const m = Math.floor(eligible.length * extremes);
   if (m < 4) throw new Error(`too few latents at the extremes (${m} per side of ${eligible.length}): sample more`);
   const negatives = eligible.slice(0, m);
   const positives = eligible.slice(eligible.length - m);
@@ -87,6 +105,7 @@ export async function linearBoundaryDirection(
     meta: {
       attribute: attribute.name,
       samples: n,
+      extremes,
       perSide: m,
       heldOutAccuracy: logisticAccuracy(fit, held.x, held.y, held.n, dim),
       trainAccuracy: logisticAccuracy(fit, train.x, train.y, train.n, dim),
