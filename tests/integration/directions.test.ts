@@ -13,7 +13,6 @@ import { io } from 'socket.io-client';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { createRoom, joinRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import { startServer } from '../../server/app';
-import { openDatabase } from '../../server/db/open-database';
 import { createDirectionsService, type DirectionsService } from '../../server/directions/service';
 import { BUILTIN_RANDOM_DCGAN_ID } from '../../server/inference/model-registry';
 import { Harness, type TestClient } from './rooms-harness';
@@ -107,6 +106,19 @@ describe('REST: POST /api/models/:id/directions, jobs and their events', () => {
     expect(ours[0]!.scores).toMatchObject({ classifier: 'classifier-mnist', samples: 4, span: 2 });
     expect(Object.keys(ours[0]!.scores.flipRate!)).toHaveLength(10);
     expect(ours[0]!.scores.method!['explainedVariance']).toBeGreaterThan(0);
+  });
+
+  it('runs a linear boundary on a digit: the held-out accuracy in its scores, the digit as its target', async () => {
+    const r = await api('POST', `/api/models/${MODEL}/directions`, { method: 'linear-boundary', params: { attribute: '7', samples: 300, extremes: 0.1 }, scoring: SCORING });
+    expect(r.status).toBe(202);
+    const events = await jobEvents((r.body['job'] as DirectionJobView).id);
+    const done = events[events.length - 1]!['job'] as DirectionJobView;
+    expect(done.status).toBe('succeeded');
+    const [d] = done.result!.directions;
+    expect(d).toMatchObject({ name: '7 (boundary)', method: 'linear-boundary' });
+    expect(d!.scores.target).toBe('7');
+    expect(d!.scores.heldOutAccuracy).toBeGreaterThan(0.5);
+    expect(d!.scores.method!['perSide']).toBe(30);
   });
 
   it('refuses bad input with the reason and creates nothing: 400s, 404s, 415, 413', async () => {
@@ -252,7 +264,7 @@ describe('rooms: direction:discover, progress, added, failed, steer (SPEC D1–D
     expect((await listed()).length).toBe(count);
   });
 
-  it('D6: a centroid difference of bookmarks and a conditional direction, from the room', async () => {
+  it('D3: a centroid difference of bookmarks, a classifier gradient and a conditional direction, from the room', async () => {
     const saved1 = await saveBookmark(a.socket, 'one');
     await sendOp(a.socket, { kind: 'random', seed: 99 });
     const saved2 = await saveBookmark(a.socket, 'two');
@@ -268,6 +280,17 @@ describe('rooms: direction:discover, progress, added, failed, steer (SPEC D1–D
     const state = await waitEvent(a, 'latent:state', (s) => s.version === (sum as { data: { version: number } }).data.version);
     const two = (saved2 as { data: { z: number[] } }).data.z;
     state.z.forEach((x, i) => expect(x).toBeCloseTo(two[i]!, 4));
+
+    // The centroid direction with a classifier-gradient direction projected out.
+    const grad = await discover(a)({ method: 'classifier-gradient', params: { attribute: '3', samples: 8 }, scoring: SCORING });
+    expect(grad.ok).toBe(true);
+    const gradient = await waitEvent(b, 'direction:added', (p) => p.direction.name === '3 (gradient)');
+    expect(gradient.direction.scores!.target).toBe('3');
+    const cond = await discover(a)({ method: 'conditional', params: { direction: added.direction.id, conditions: [gradient.direction.id] }, scoring: SCORING });
+    expect(cond.ok).toBe(true);
+    const conditional = await waitEvent(b, 'direction:added', (p) => p.direction.method === 'conditional');
+    expect(conditional.direction.name).toBe('one to two ⊥ 3 (gradient)');
+    expect(conditional.direction.scores!.method!['conditions']).toBe(1);
   });
 
   it('D7: direction:steer moves the room toward a digit through the op path: acked with its version, broadcast as a steer state, undoable; clients cannot forge steer ops', async () => {
@@ -293,8 +316,8 @@ describe('rooms: direction:discover, progress, added, failed, steer (SPEC D1–D
 
 describe('a server without the directions service', () => {
   it('refuses direction:* with a clear reason and does not serve the API', async () => {
-    const database = await openDatabase(`${h.dbDir}-bare`);
-    const bare = await startServer({ port: 0, engine: h.engine, database, logger: silent });
+    // The harness's database (opening another embedded one costs seconds).
+    const bare = await startServer({ port: 0, engine: h.engine, database: h.database, logger: silent });
     const socket: ClientSocket = io(bare.url, { transports: ['websocket'] });
     try {
       expect((await fetch(`${bare.url}/api/models/${MODEL}/directions`)).status).toBe(404);
@@ -307,7 +330,6 @@ describe('a server without the directions service', () => {
     } finally {
       socket.disconnect();
       await bare.close();
-      await database.close();
     }
   });
 });
