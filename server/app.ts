@@ -8,8 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { HEALTH_PATH } from '../lib/protocol/health';
 import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
+import type { DirectionsService } from './directions/service';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
+import { handleDirectionsApi } from './http/directions';
 import { handleImportApi } from './http/import';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
@@ -30,6 +32,11 @@ export interface StartServerOptions {
   training?: { jobs: JobManager; events: TrainingEvents };
   /** Model import: serves /api/models/import. Omitted: that API answers 404. */
   imports?: ImportService;
+  /**
+   * Direction discovery: serves /api/models/:id/directions* and /api/direction-jobs*, and the
+   * rooms' `direction:*` events. Omitted: that API answers 404 and rooms refuse those events.
+   */
+  directions?: DirectionsService;
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -85,6 +92,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       return;
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
+    if (opts.directions && (await handleDirectionsApi(req, res, path ?? '/', opts.directions))) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
     const app = await web;
     if (app) await app.handle(req, res);
@@ -95,12 +103,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   httpServer.on('connection', corkWritesPerTick);
 
   // Socket.IO claims /socket.io/ requests and upgrades; everything else falls through to `route`.
-  const { io, rooms } = createRealtimeServer(httpServer, {
+  const { io, rooms, stop: stopRealtime } = createRealtimeServer(httpServer, {
     engine: opts.engine,
     database: opts.database,
     logger,
     version: APP_VERSION,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.directions ? { directions: opts.directions } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -139,6 +148,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     rooms,
     close: () =>
       (closing ??= (async () => {
+        stopRealtime();
         await closeHttp();
         await rooms.settle();
         const app = await web.catch(() => undefined);

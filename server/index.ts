@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { env } from '../lib/env';
 import { startServer } from './app';
 import { openDatabase } from './db/open-database';
+import { createDirectionsService } from './directions/service';
 import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     logger,
     ...(training.evaluations ? { evaluations: training.evaluations } : {}),
   });
+  const directions = createDirectionsService({ database, engine, modelDir: config.MODEL_DIR, backend: config.TF_BACKEND, logger });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     database,
     training,
     imports,
+    directions,
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
     logger.info(`${signal}: shutting down`);
     void (async () => {
       await server.close();
+      await directions.close();
       await training.close();
       await engine.close();
       await database.close();

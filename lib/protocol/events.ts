@@ -9,8 +9,17 @@
  */
 import { z } from 'zod';
 import type {
+  DirectionDiscoverRequest,
+  DirectionDiscoverResponse,
+  DirectionFailedBroadcast,
+  DirectionProgressBroadcast,
+  DirectionSteerRequest,
+  DirectionSteerResponse,
+} from './directions';
+import type {
   Bookmark,
   BookmarkSaveRequest,
+  DirectionInfo,
   FrameBroadcast,
   LatentOp,
   LatentOpResponse,
@@ -97,6 +106,18 @@ export interface ClientToServerEvents {
   'bookmark:save': (req: BookmarkSaveRequest, ack: (res: Result<Bookmark>) => void) => void;
   /** Fire-and-forget pointer and probe latent (P2). */
   'presence:pointer': (pointer: Pointer) => void;
+  /**
+   * Starts a discovery job on the room's model (editors; D1). Acked at once with its id; the
+   * room hears `direction:progress`, then `direction:added` per direction or `direction:failed`.
+   * @example socket.emit('direction:discover', { method: 'linear-boundary', params: { attribute: 'scale' } }, (res) => ...)
+   */
+  'direction:discover': (req: DirectionDiscoverRequest, ack: (res: Result<DirectionDiscoverResponse>) => void) => void;
+  /**
+   * Steers the room's latent toward a classifier attribute (editors; D7): applied as a `steer`
+   * op, acked with its version like `latent:op`.
+   * @example socket.emit('direction:steer', { attribute: '7' }, (res) => ...)
+   */
+  'direction:steer': (req: DirectionSteerRequest, ack: (res: Result<DirectionSteerResponse>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -114,6 +135,12 @@ export interface ServerToClientEvents {
   frame: (frame: FrameBroadcast) => void;
   /** Another member's pointer, volatile and throttled (P2). */
   'presence:pointer': (pointer: PointerBroadcast) => void;
+  /** Progress of a discovery job this room asked for (D2). */
+  'direction:progress': (progress: DirectionProgressBroadcast) => void;
+  /** A direction was stored for the room's model: every live room of it can use it at once (D3). */
+  'direction:added': (added: { direction: DirectionInfo }) => void;
+  /** A discovery job this room asked for failed (D5). */
+  'direction:failed': (failed: DirectionFailedBroadcast) => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type

@@ -4,6 +4,7 @@
  * Rules (J, O, E, B, F, P, R) are in ./SPEC.md; docs/protocol.md walks through a session.
  */
 import { z } from 'zod';
+import type { DirectionScores } from './directions';
 
 /** Largest latent size any room may use; a room checks vectors against its model's own size. */
 export const MAX_LATENT_DIM = 1024;
@@ -18,6 +19,8 @@ export const MAX_STEP = 100;
 export const UNDO_DEPTH = 100;
 /** Largest class label an op may name; a room checks it against its model's own classes. */
 export const MAX_CLASSES = 1024;
+/** Largest number of gradient steps of one `direction:steer` (./directions.ts). */
+export const MAX_STEER_STEPS = 200;
 /** Presence pointers are relayed at most this often per member (about 30 Hz). */
 export const POINTER_INTERVAL_MS = 33;
 
@@ -114,6 +117,10 @@ export interface DirectionInfo {
   name: string;
   /** How it was found, e.g. `classifier-gradient`, `pca`. */
   method: string;
+  /** What moving along it changes (./directions.ts, SPEC D4); absent for directions stored without. */
+  scores?: DirectionScores;
+  /** When it was stored (ISO 8601). */
+  createdAt?: string;
 }
 
 /**
@@ -186,6 +193,17 @@ export const LatentOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('weight'), direction: ItemIdSchema, weight: step }),
   /** Restore the state before the last op not yet undone. */
   z.strictObject({ kind: z.literal('undo') }),
+  /**
+   * The result of a `direction:steer` (SPEC D7): z replaced by the latent the directions worker
+   * steered toward `attribute` in `steps` gradient steps, applied like `set`. Only the server
+   * makes these; a client's `latent:op` of this kind is refused.
+   */
+  z.strictObject({
+    kind: z.literal('steer'),
+    z: LatentVectorSchema,
+    attribute: z.string().min(1).max(60),
+    steps: z.number().int().min(0).max(MAX_STEER_STEPS),
+  }),
 ]);
 export type LatentOp = z.infer<typeof LatentOpSchema>;
 export type LatentOpKind = LatentOp['kind'];

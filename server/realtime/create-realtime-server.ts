@@ -13,12 +13,14 @@ import type {
   SocketData,
 } from '../../lib/protocol/events';
 import type { Database } from '../db/open-database';
+import type { DirectionsService } from '../directions/service';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
 import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
 import { createRoomStore } from '../rooms/room-store';
+import { createDirectionRealtime } from './handlers/direction.handlers';
 import { registerLatentHandlers } from './handlers/latent.handlers';
 import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
@@ -41,6 +43,8 @@ export interface RealtimeDeps {
   version: string;
   /** Abuse limits; defaults in DEFAULT_REALTIME_LIMITS (the server wires lib/env.ts's values). */
   limits?: Partial<RealtimeLimits>;
+  /** Direction discovery and steering (SPEC D); without it, `direction:*` requests are refused. */
+  directions?: DirectionsService;
 }
 
 /** Per-server abuse limits (SPEC H3, E7, E8). */
@@ -122,7 +126,7 @@ export function roomChannel(roomId: string): string {
   return `room:${roomId}`;
 }
 
-export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry } {
+export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry; stop(): void } {
   const limits: RealtimeLimits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
@@ -149,6 +153,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     }),
   });
   const ctx: RealtimeContext = { io, rooms, deps, sendFrame, sendPointer };
+  const directions = createDirectionRealtime(ctx, deps.directions);
   io.on('connection', (socket) => {
     deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
     if (!socket.recovered) socket.data.greeted = false;
@@ -156,6 +161,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     registerRoomHandlers(socket, ctx);
     registerLatentHandlers(socket, ctx);
     registerPresenceHandlers(socket, ctx);
+    directions.register(socket);
     limitRate(socket, limits);
     if (socket.recovered) {
       // Packets the client buffered while away arrive right after the reconnect; they wait until
@@ -165,5 +171,5 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     }
     socket.on('disconnect', (reason) => deps.logger.debug(`socket ${socket.id} disconnected: ${reason}`));
   });
-  return { io, rooms };
+  return { io, rooms, stop: () => directions.stop() };
 }

@@ -110,6 +110,7 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
   let next: LatentSnapshot;
   switch (op.kind) {
     case 'set':
+    case 'steer': // a steer's z was computed by the directions worker; it lands like a set (D7)
       next = withZ(history, checkedVector(op.z, ctx.latentDim, 'z'));
       break;
     case 'nudge': {

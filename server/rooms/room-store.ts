@@ -45,7 +45,7 @@ export interface LoadedRoom {
   /** Rows in version order, from the last checkpoint (version 0, kind 'create', at first). */
   log: { version: number; entry: StoredOp }[];
   bookmarks: { id: string; name: string; z: number[]; createdBy: string | null }[];
-  directions: { id: string; name: string; method: string; vector: number[] }[];
+  directions: { id: string; name: string; method: string; vector: number[]; meta?: Record<string, unknown>; createdAt?: Date }[];
 }
 
 export function toStored(s: LatentSnapshot): StoredState {
@@ -183,7 +183,14 @@ export function createRoomStore(database: Database) {
         .where(eq(schema.bookmarks.roomId, roomId))
         .orderBy(asc(schema.bookmarks.createdAt));
       const directions = await db
-        .select({ id: schema.directions.id, name: schema.directions.name, method: schema.directions.method, vector: schema.directions.vector })
+        .select({
+          id: schema.directions.id,
+          name: schema.directions.name,
+          method: schema.directions.method,
+          vector: schema.directions.vector,
+          meta: schema.directions.meta,
+          createdAt: schema.directions.createdAt,
+        })
         .from(schema.directions)
         .where(eq(schema.directions.modelId, room.modelId));
       return {

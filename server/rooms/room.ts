@@ -5,6 +5,7 @@
  *
  * Only the registry (./registry.ts) constructs rooms.
  */
+import type { DirectionScores } from '../../lib/protocol/directions';
 import type { Bookmark, DirectionInfo, FrameBroadcast, LatentOp, LatentStateBroadcast, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
 import type { Logger } from '../logger';
 import { coalesce, type Coalescer } from './coalesce';
@@ -95,7 +96,15 @@ export class Room {
       this.bookmarks.set(b.id, { id: b.id, name: b.name, z: Array.from(vector), createdBy: b.createdBy ?? '', vector });
     }
     for (const d of loaded.directions) {
-      if (d.vector.length === model.latentDim) this.directions.set(d.id, { id: d.id, name: d.name, method: d.method, vector: Float32Array.from(d.vector) });
+      const scores = d.meta?.['scores'] as DirectionScores | undefined;
+      this.addDirection({
+        id: d.id,
+        name: d.name,
+        method: d.method,
+        ...(scores ? { scores } : {}),
+        ...(d.createdAt ? { createdAt: d.createdAt.toISOString() } : {}),
+        vector: Float32Array.from(d.vector),
+      });
     }
     this.context = {
       latentDim: model.latentDim,
@@ -132,6 +141,23 @@ export class Room {
       memberId,
       role,
     };
+  }
+
+  /**
+   * Makes a direction of the model usable by ops at once (SPEC D3): a new one found or imported
+   * while the room is live. False, and nothing changes, for a vector of another latent size or
+   * an id the room already has.
+   */
+  addDirection(d: DirectionInfo & { vector: Float32Array }): boolean {
+    if (d.vector.length !== this.model.latentDim || this.directions.has(d.id)) return false;
+    this.directions.set(d.id, { ...d, vector: Float32Array.from(d.vector) });
+    return true;
+  }
+
+  /** The room's current z, psi and class as applied (maybe not yet durable): what an op arriving now would start from. */
+  get latest(): { z: Float32Array; psi: number; classLabel: number | null } {
+    const { z, psi, classLabel } = this.history.current;
+    return { z: Float32Array.from(z), psi, classLabel };
   }
 
   /** The newest frame rendered so far, for a member who just joined. */

@@ -44,6 +44,9 @@ const EVENTS: EventName[] = [
   'bookmark:saved',
   'frame',
   'presence:pointer',
+  'direction:progress',
+  'direction:added',
+  'direction:failed',
 ];
 
 export class Harness {

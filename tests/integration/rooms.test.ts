@@ -452,7 +452,7 @@ describe('O11: direction weights', () => {
     const { roomId, editorToken, viewerToken } = await h.room();
     const a = await h.member(roomId, editorToken, 'Ada');
     const v = await h.member(roomId, viewerToken, 'Vi');
-    expect(a.snapshot.directions).toContainEqual({ id, name: 'thickness', method: 'test' });
+    expect(a.snapshot.directions).toContainEqual({ id, name: 'thickness', method: 'test', createdAt: expect.any(String) as string });
     const z0 = vector(() => 0);
     await sendOp(a.socket, { kind: 'set', z: z0 });
     expect(await sendOp(a.socket, { kind: 'weight', direction: id, weight: 2 })).toEqual({ ok: true, data: { version: 2 } });
