@@ -11,6 +11,9 @@ import type { Database } from './db/open-database';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
 import { handleImportApi } from './http/import';
+import { handleBookmarksApi } from './http/bookmarks';
+import { handleModelsApi } from './http/models';
+import type { PointsService } from './points/service';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
@@ -29,6 +32,11 @@ export interface StartServerOptions {
   training?: { jobs: JobManager; events: TrainingEvents };
   /** Model import: serves /api/models/import. Omitted: that API answers 404. */
   imports?: ImportService;
+  /**
+   * The models API (/api/models, cards, point clouds, latent images): where the cards live and
+   * the point-cloud service. Omitted: /api/models answers from the engine alone, without cards or points.
+   */
+  models?: { modelDir: string; points?: PointsService };
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -59,6 +67,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const healthDeps = { engine: opts.engine, database: opts.database, logger, version: APP_VERSION };
+  const modelsDeps = {
+    engine: opts.engine,
+    logger,
+    ...(opts.models ? { modelDir: opts.models.modelDir } : {}),
+    ...(opts.models?.points ? { points: opts.models.points } : {}),
+  };
 
   // Set once Next.js is prepared; requests that come earlier wait for it.
   let web: Promise<{ handle: Handler; close(): Promise<void> } | undefined> = Promise.resolve(undefined);
@@ -85,6 +99,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
+    if (await handleModelsApi(req, res, path ?? '/', modelsDeps)) return;
+    if (await handleBookmarksApi(req, res, path ?? '/', { database: opts.database, engine: opts.engine })) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });

@@ -11,6 +11,7 @@ import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
+import { createPointsService } from './points/service';
 import { startTrainingService } from './training/service';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +49,10 @@ async function main(): Promise<void> {
     database,
     training,
     imports,
+    models: {
+      modelDir: config.MODEL_DIR,
+      points: createPointsService({ engine, modelDir: config.MODEL_DIR, dataDir: config.DATA_DIR, backend: config.TF_BACKEND, logger }),
+    },
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
