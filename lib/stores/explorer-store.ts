@@ -94,6 +94,10 @@ export interface PointsSlice {
   colorBy: string;
   /** Index of the point under the pointer. */
   hovered: number | null;
+  /** What the scene draws besides the cloud: the interpolation path being set up, direction vectors. */
+  overlays: { path: { from: number[]; to: number[]; mode: 'lerp' | 'slerp' } | null; directionVectors: Record<string, number[]> };
+  setPathPreview(path: PointsSlice['overlays']['path']): void;
+  setDirectionVectors(vectors: Record<string, number[]>): void;
   pointsLoading(): void;
   pointsLoaded(cloud: PointCloud): void;
   pointsFailed(error: string): void;
@@ -166,6 +170,9 @@ const pointsSlice: Slice<PointsSlice> = (set) => ({
   umap: { status: 'idle', progress: 0, positions: undefined, error: null },
   colorBy: 'class',
   hovered: null,
+  overlays: { path: null, directionVectors: {} },
+  setPathPreview: (path) => set((st) => ({ overlays: { ...st.overlays, path } })),
+  setDirectionVectors: (directionVectors) => set((st) => ({ overlays: { ...st.overlays, directionVectors } })),
   pointsLoading: () => set({ points: { status: 'loading', cloud: undefined, error: null } }),
   pointsLoaded: (cloud) =>
     set({

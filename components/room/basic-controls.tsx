@@ -1,0 +1,97 @@
+'use client';
+
+/**
+ * The controls every room has: random with a seed, undo (and redo where the protocol has it),
+ * the truncation psi, and the class of a conditional model. Every control sends an op through
+ * the store; the room changes when the server's state comes back.
+ */
+import { useState } from 'react';
+import { LatentOpSchema, PSI_MAX, PSI_MIN } from '@/lib/protocol/rooms';
+import { useExplorer } from '@/components/providers/explorer-provider';
+import { useThrottledOp } from './use-throttled-op';
+
+/** Redo exists where the shared op schema has it (it comes with the durable history). */
+const REDO = LatentOpSchema.safeParse({ kind: 'redo' });
+
+export function BasicControls({ disabled, classNames }: { disabled: boolean; classNames: string[] | undefined }) {
+  const steer = useExplorer((s) => s.steer);
+  const psi = useExplorer((s) => s.room?.psi ?? 1);
+  const classLabel = useExplorer((s) => s.room?.classLabel ?? null);
+  const numClasses = useExplorer((s) => s.room?.numClasses ?? null);
+  const [seed, setSeed] = useState(() => Math.floor(Math.random() * 100_000));
+  const [psiDraft, setPsiDraft] = useState<number | null>(null);
+  const sendPsi = useThrottledOp();
+
+  return (
+    <section className="card controls" aria-labelledby="controls-title">
+      <h2 id="controls-title" className="card-title">
+        Steer
+      </h2>
+      <div className="row wrap">
+        <button type="button" className="btn btn-primary" disabled={disabled} onClick={() => void steer({ kind: 'random', seed })} data-testid="random">
+          Random
+        </button>
+        <label className="inline-field">
+          <span>seed</span>
+          <input
+            type="number"
+            min={0}
+            max={4294967295}
+            value={seed}
+            disabled={disabled}
+            onChange={(e) => setSeed(Math.max(0, Math.min(4294967295, Math.floor(Number(e.target.value) || 0))))}
+            aria-label="random seed"
+          />
+        </label>
+        <button type="button" className="btn" disabled={disabled} onClick={() => setSeed(Math.floor(Math.random() * 100_000))} aria-label="new seed">
+          ↻
+        </button>
+        <span className="spacer" />
+        <button type="button" className="btn" disabled={disabled} onClick={() => void steer({ kind: 'undo' })} aria-keyshortcuts="Control+Z">
+          Undo
+        </button>
+        {REDO.success && (
+          <button type="button" className="btn" disabled={disabled} onClick={() => void steer(REDO.data)}>
+            Redo
+          </button>
+        )}
+      </div>
+      <label className="slider-field">
+        <span className="slider-label">
+          Truncation psi <output>{(psiDraft ?? psi).toFixed(2)}</output>
+        </span>
+        <input
+          type="range"
+          min={PSI_MIN}
+          max={PSI_MAX}
+          step={0.01}
+          value={psiDraft ?? psi}
+          disabled={disabled}
+          onChange={(e) => {
+            const v = Number(e.target.value);
+            setPsiDraft(v);
+            sendPsi({ kind: 'psi', psi: v });
+          }}
+          // The shared value shows again once this member lets go.
+          onPointerUp={() => setPsiDraft(null)}
+          onKeyUp={() => setPsiDraft(null)}
+          onBlur={() => setPsiDraft(null)}
+          data-testid="psi"
+        />
+        <span className="hint">0: the mean image · 1: z as it is · above 1: exaggerated</span>
+      </label>
+      {numClasses !== null && (
+        <label className="field">
+          <span>Class</span>
+          <select value={classLabel ?? 0} disabled={disabled} onChange={(e) => void steer({ kind: 'class', classLabel: Number(e.target.value) })}>
+            {Array.from({ length: numClasses }, (_, i) => (
+              <option key={i} value={i}>
+                {classNames?.[i] ?? i}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+    </section>
+  );
+}
