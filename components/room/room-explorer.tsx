@@ -61,8 +61,16 @@ function Room({ roomId }: { roomId: string }) {
       store,
       decode: (frame) => createImageBitmap(new Blob([frame.data as BlobPart], { type: 'image/png' })),
     });
-    testHook().forceOp = (op) => connection.port.sendOp(op);
-    return () => connection.dispose();
+    const hook = testHook();
+    hook.forceOp = (op) => connection.port.sendOp(op);
+    const unsubscribe = store.subscribe((s) => {
+      hook.roomVersion = s.room?.version ?? -1;
+      hook.lastFrameVersion = s.frame?.version ?? -1;
+    });
+    return () => {
+      unsubscribe();
+      connection.dispose();
+    };
   }, [roomId, token, store]);
 
   // Remember the room and the link it was opened with (by role, once the server said which).

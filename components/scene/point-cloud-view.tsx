@@ -268,7 +268,6 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
         path.visible = true;
       } else path.visible = false;
       hook.current = [current.position.x, current.position.y, current.position.z];
-      hook.roomVersion = room.version;
       invalidate();
     }
 
@@ -277,7 +276,6 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     // Overlays follow the store; the cloud's own buffers are handled by the effect below.
     const unsubscribe = store.subscribe((s, prev) => {
       if (s.room !== prev.room || s.pointers !== prev.pointers || s.overlays !== prev.overlays) refreshOverlays();
-      if (s.frame !== prev.frame) testHook().lastFrameVersion = s.frame?.version ?? -1;
     });
 
     const resize = () => {
@@ -413,6 +411,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
       hook.renderedFrames += 1;
       hook.drawCalls = renderer.info.render.calls;
       hook.pointCount = points.geometry.drawRange.count === Infinity ? 0 : points.geometry.drawRange.count;
+      hook.markerCount = markers.visible ? markerGeometry.drawRange.count : 0;
       const w = container.clientWidth;
       const h = container.clientHeight;
       for (const a of avatars.values()) {
@@ -515,7 +514,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
           onClick={() => setSteerMode((s) => !s)}
           title={projection !== 'pca' ? 'Dragging steers through the PCA basis: switch to PCA' : 'Drag in the view to move the room (or hold Shift)'}
         >
-          {steerMode ? 'Drag steers' : 'Drag turns'}
+          Steer by dragging
         </button>
         <span className="muted small">psi {psi.toFixed(2)}: shell radius psi·E|z|</span>
       </div>
