@@ -10,16 +10,35 @@ export interface Series {
 }
 
 const W = 560;
-const H = 200;
+const FULL_H = 200;
+/** Smaller charts (one per loss) use this height. */
+export const SMALL_H = 130;
 const PAD = { l: 44, r: 10, t: 10, b: 24 };
 
 function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && (a < 0.01 || a >= 1e5)) return v.toExponential(1);
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-export function LineChart({ series: raw, label, xLabel, xTicks, testId }: { series: Series[]; label: string; xLabel?: string; xTicks?: { x: number; text: string }[]; testId?: string }) {
+export function LineChart({
+  series: raw,
+  label,
+  xLabel,
+  xTicks,
+  testId,
+  small = false,
+}: {
+  series: Series[];
+  label: string;
+  xLabel?: string;
+  xTicks?: { x: number; text: string }[];
+  testId?: string;
+  /** A shorter chart without a legend (one series in a grid of charts). */
+  small?: boolean;
+}) {
+  const H = small ? SMALL_H : FULL_H;
   const series = raw.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   if (all.length === 0) return <p className="muted small">No data yet.</p>;
@@ -32,7 +51,7 @@ export function LineChart({ series: raw, label, xLabel, xTicks, testId }: { seri
   const sy = (y: number) => PAD.t + (1 - (y - y0) / (y1 - y0)) * (H - PAD.t - PAD.b);
   const summary = series.map((s) => `${s.name}: ${s.points.length ? fmt(s.points[s.points.length - 1]![1]) : 'none'}`).join(', ');
   return (
-    <figure className="chart" data-testid={testId}>
+    <figure className={small ? 'chart chart-small' : 'chart'} data-testid={testId}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}. Latest: ${summary}`} preserveAspectRatio="none">
         <line x1={PAD.l} y1={H - PAD.b} x2={W - PAD.r} y2={H - PAD.b} className="axis" />
         <line x1={PAD.l} y1={PAD.t} x2={PAD.l} y2={H - PAD.b} className="axis" />
@@ -46,7 +65,7 @@ export function LineChart({ series: raw, label, xLabel, xTicks, testId }: { seri
           { x: x0, text: fmt(x0) },
           { x: x1, text: fmt(x1) },
         ]).map((t) => (
-          <text key={`${t.x}-${t.text}`} x={sx(t.x)} y={H - 6} textAnchor="middle" className="tick">
+          <text key={`${t.x}-${t.text}`} x={sx(t.x)} y={H - 6} textAnchor={t.x === x1 && x1 !== x0 ? 'end' : t.x === x0 ? 'start' : 'middle'} className="tick">
             {t.text}
           </text>
         ))}
@@ -62,13 +81,13 @@ export function LineChart({ series: raw, label, xLabel, xTicks, testId }: { seri
           </g>
         ))}
       </svg>
-      <figcaption className="legend">
+      {!small && <figcaption className="legend">
         {series.map((s) => (
           <span key={s.name}>
             <span className="swatch" style={{ background: s.color }} aria-hidden="true" /> {s.name}
           </span>
         ))}
-      </figcaption>
+      </figcaption>}
     </figure>
   );
 }

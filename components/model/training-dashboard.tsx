@@ -177,9 +177,17 @@ export function TrainingDashboard({ job, onEnded }: { job: Job; onEnded(): void 
         </p>
       )}
       <div className="dashboard-grid">
-        <div>
-          <h3 className="sub-title">Losses</h3>
-          <LineChart series={series} label="loss per network by step" xLabel="step" testId="loss-chart" />
+        <div data-testid="loss-chart">
+          <h3 className="sub-title">Losses by step</h3>
+          {series.length === 0 && <p className="muted small">The first losses come with the first progress event.</p>}
+          <div className="loss-grid">
+            {series.map((s) => (
+              <div key={s.name}>
+                <h4 className="chart-name">{s.name}</h4>
+                <LineChart series={[s]} label={`${s.name} by step`} small />
+              </div>
+            ))}
+          </div>
         </div>
         <div>
           <h3 className="sub-title">Samples {live.samplesStep !== null && <span className="muted small">at step {live.samplesStep}</span>}</h3>

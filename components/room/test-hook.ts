@@ -13,6 +13,8 @@ export interface LatentroomHook {
   renderedFrames: number;
   /** Draw calls of the last scene render (renderer.info.render.calls). */
   drawCalls: number;
+  /** The projection the cloud is drawn with. */
+  projection: 'pca' | 'umap' | null;
   /** Bookmark markers drawn in the 3D view. */
   markerCount: number;
   /** Version of the frame on screen (-1 before any). */
@@ -34,6 +36,6 @@ declare global {
 }
 
 export function testHook(): LatentroomHook {
-  window.__latentroom ??= { pointCount: 0, renderedFrames: 0, drawCalls: 0, markerCount: 0, lastFrameVersion: -1, roomVersion: -1, current: null, probes: {} };
+  window.__latentroom ??= { pointCount: 0, renderedFrames: 0, drawCalls: 0, markerCount: 0, projection: null, lastFrameVersion: -1, roomVersion: -1, current: null, probes: {} };
   return window.__latentroom;
 }

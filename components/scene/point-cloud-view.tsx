@@ -128,7 +128,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     const sprite = circleTexture();
     const points = new THREE.Points(
       new THREE.BufferGeometry(),
-      new THREE.PointsMaterial({ size: 0.045, vertexColors: true, map: sprite, alphaTest: 0.5, transparent: false, sizeAttenuation: true }),
+      new THREE.PointsMaterial({ size: 0.075, vertexColors: true, map: sprite, alphaTest: 0.5, transparent: false, sizeAttenuation: true }),
     );
     points.frustumCulled = false;
     scene.add(points);
@@ -147,8 +147,8 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     scene.add(current);
 
     const shell = new THREE.Mesh(
-      new THREE.SphereGeometry(1, 32, 16),
-      new THREE.MeshBasicMaterial({ color: 0x8e84ff, wireframe: true, transparent: true, opacity: 0.1 }),
+      new THREE.SphereGeometry(1, 24, 12),
+      new THREE.MeshBasicMaterial({ color: 0x8e84ff, wireframe: true, transparent: true, opacity: 0.06 }),
     );
     shell.visible = false;
     scene.add(shell);
@@ -472,6 +472,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     color!.needsUpdate = true;
     geometry.setDrawRange(0, count);
     geometry.computeBoundingSphere();
+    testHook().projection = projector.kind;
     t.refreshOverlays();
   }, [cloud, projector, colorBy]);
 

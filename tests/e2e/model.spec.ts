@@ -35,8 +35,8 @@ test('a training job streams its progress to the model page, and Cancel stops it
 
   await page.getByRole('button', { name: 'Cancel training' }).click();
   await expect(page.getByTestId('job-status')).toHaveText('cancelled', { timeout: 60_000 });
-  const after = (await (await request.get(`/api/training-jobs/${job.id}`)).json()) as { job: { status: string } };
-  expect(after.job.status).toBe('cancelled');
+  // The event reaches the page as the job stops; its row is written right after.
+  await expect.poll(async () => ((await (await request.get(`/api/training-jobs/${job.id}`)).json()) as { job: { status: string } }).job.status).toBe('cancelled');
 });
 
 test('a shipped model shows its evaluation beside the floors and its truncation sweep', async ({ page }) => {

@@ -88,6 +88,7 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   await expect.poll(() => hook(a.page, 'markerCount')).toBe(1);
   await expect.poll(() => hook(b.page, 'markerCount')).toBe(1);
 
+  await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'room.png', false);
   await screenshot(b.page, 'room-phone.png');
 
@@ -117,6 +118,11 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   const next = await a.page.evaluate(() => window.__latentroom!.forceOp!({ kind: 'psi', psi: 0.8 }));
   expect(next).toEqual({ ok: true, data: { version: versionBefore + 1 } });
   await expect.poll(() => hook(c.page, 'roomVersion')).toBe(versionBefore + 1);
+
+  // UMAP, computed in a web worker from the cloud's latents, replaces the PCA layout.
+  await a.page.getByRole('radio', { name: 'UMAP' }).check();
+  await expect.poll(() => hook(a.page, 'projection'), { timeout: 120_000 }).toBe('umap');
+  await expect.poll(() => hook(a.page, 'pointCount')).toBeGreaterThan(0);
 
   for (const p of [a, b, c]) expect(p.errors).toEqual([]);
   await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
