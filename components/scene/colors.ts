@@ -11,21 +11,30 @@ export const CLASS_COLORS = [
   '#86bcb6', '#d37295',
 ] as const;
 
+/**
+ * three.js treats vertex colours as linear and encodes its output as sRGB: palette colours
+ * (sRGB) are decoded first, or every point would render washed out.
+ */
+function srgbToLinear(c: number): number {
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+}
+
 function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
-  return [((n >> 16) & 255) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
+  return [srgbToLinear(((n >> 16) & 255) / 255), srgbToLinear(((n >> 8) & 255) / 255), srgbToLinear((n & 255) / 255)];
 }
 
 const CLASS_RGB = CLASS_COLORS.map(hexToRgb);
 
-/** Viridis at 5 stops, interpolated linearly. */
-const RAMP: [number, number, number][] = [
+/** Viridis at 5 stops (sRGB), interpolated in linear light. */
+const RAMP_SRGB: [number, number, number][] = [
   [0.267, 0.005, 0.329],
   [0.231, 0.322, 0.545],
   [0.129, 0.569, 0.549],
   [0.369, 0.788, 0.384],
   [0.993, 0.906, 0.144],
 ];
+const RAMP = RAMP_SRGB.map((c) => c.map(srgbToLinear) as [number, number, number]);
 
 export function rampColor(t: number, out: Float32Array, offset: number): void {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (RAMP.length - 1);
@@ -43,7 +52,7 @@ export function classColor(label: number): string {
 }
 
 /** CSS gradient of the score ramp, for the legend. */
-export const RAMP_CSS = `linear-gradient(90deg, ${RAMP.map(([r, g, b]) => `rgb(${Math.round(r * 255)} ${Math.round(g * 255)} ${Math.round(b * 255)})`).join(', ')})`;
+export const RAMP_CSS = `linear-gradient(90deg, ${RAMP_SRGB.map(([r, g, b]) => `rgb(${Math.round(r * 255)} ${Math.round(g * 255)} ${Math.round(b * 255)})`).join(', ')})`;
 
 /**
  * Fills `out` (count × 3) with each point's colour: by class, by a named score (rescaled to its

@@ -31,8 +31,10 @@ export interface BookmarksApiDeps {
 
 async function load(deps: BookmarksApiDeps, id: string) {
   const { db } = deps.database;
-  const [b] = await db.select().from(schema.bookmarks).where(eq(schema.bookmarks.id, id));
-  if (!b) return undefined;
+  const [row] = await db.select().from(schema.bookmarks).where(eq(schema.bookmarks.id, id));
+  if (!row) return undefined;
+  // real[] comes back as float4 text: widen each value to the float32 it is (SPEC O9's values).
+  const b = { ...row, z: row.z.map((v) => Math.fround(v)) };
   let version: number | null = null;
   let psi = b.truncation ?? 1;
   let classLabel = b.classLabel;
