@@ -5,7 +5,7 @@
  * the truncation psi, and the class of a conditional model. Every control sends an op through
  * the store; the room changes when the server's state comes back.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { LatentOpSchema, PSI_MAX, PSI_MIN } from '@/lib/protocol/rooms';
 import { useExplorer } from '@/components/providers/explorer-provider';
 import { useThrottledOp } from './use-throttled-op';
@@ -21,6 +21,21 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
   const [seed, setSeed] = useState(() => Math.floor(Math.random() * 100_000));
   const [psiDraft, setPsiDraft] = useState<number | null>(null);
   const sendPsi = useThrottledOp();
+
+  // Ctrl/Cmd+Z undoes, Ctrl/Cmd+Shift+Z redoes (outside text fields, which keep their own undo).
+  useEffect(() => {
+    if (disabled) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== 'z') return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable) && (t as HTMLInputElement).type !== 'range') return;
+      if (e.shiftKey && !REDO.success) return;
+      e.preventDefault();
+      void steer(e.shiftKey && REDO.success ? REDO.data : { kind: 'undo' });
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [disabled, steer]);
 
   return (
     <section className="card controls" aria-labelledby="controls-title">
@@ -47,11 +62,11 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
           ↻
         </button>
         <span className="spacer" />
-        <button type="button" className="btn" disabled={disabled} onClick={() => void steer({ kind: 'undo' })} aria-keyshortcuts="Control+Z">
+        <button type="button" className="btn" disabled={disabled} onClick={() => void steer({ kind: 'undo' })} aria-keyshortcuts="Control+Z" title="Undo (Ctrl+Z)">
           Undo
         </button>
         {REDO.success && (
-          <button type="button" className="btn" disabled={disabled} onClick={() => void steer(REDO.data)}>
+          <button type="button" className="btn" disabled={disabled} onClick={() => void steer(REDO.data)} aria-keyshortcuts="Control+Shift+Z" title="Redo (Ctrl+Shift+Z)">
             Redo
           </button>
         )}

@@ -20,15 +20,28 @@ export function DirectionSliders({ disabled }: { disabled: boolean }) {
   const steer = useExplorer((s) => s.steer);
   const send = useThrottledOp();
   const [drafts, setDrafts] = useState<Record<string, number>>({});
+  const discoveries = useExplorer((s) => s.discoveries);
+  const running = Object.entries(discoveries).filter(([, j]) => j.error !== null || j.done < j.total);
+  const progress = running.length > 0 && (
+    <ul className="discoveries small" aria-live="polite">
+      {running.map(([id, j]) => (
+        <li key={id} className={j.error ? 'bad-text' : 'muted'}>
+          {j.error ? `${j.method}: ${j.error}` : `finding directions (${j.method})… ${j.done} / ${j.total}`}
+        </li>
+      ))}
+    </ul>
+  );
 
   if (directions.length === 0) {
-    return (
+    return progress || (
       <p className="muted small" data-testid="no-directions">
         This model has no stored directions yet. Directions found for it (classifier gradients, PCA, SeFa…) appear here for every member.
       </p>
     );
   }
   return (
+    <>
+    {progress}
     <ul className="direction-list">
       {directions.map((d) => {
         const shared = weights[d.id] ?? 0;
@@ -77,5 +90,6 @@ export function DirectionSliders({ disabled }: { disabled: boolean }) {
         );
       })}
     </ul>
+    </>
   );
 }

@@ -8,6 +8,7 @@
  * Reconnects: socket.io retries by itself; a recovered session gets `room:snapshot` (R1), an
  * unrecovered one joins again with the token (J2). The store's connection slice shows which.
  */
+import { z } from 'zod';
 import type { Result } from '../protocol/events';
 import {
   BookmarkSaveRequestSchema,
@@ -19,6 +20,12 @@ import {
 import type { ExplorerStore, RealtimePort } from '../stores/explorer-store';
 import { createClientSocket, type ClientSocket } from './client-socket';
 import { joinRoom, leaveRoom, REQUEST_TIMEOUT_MS, revokeLink, sendOp } from './room-client';
+
+const DirectionAddedSchema = z.object({
+  direction: z.object({ id: z.string().min(1), name: z.string(), method: z.string(), scores: z.record(z.string(), z.unknown()).optional(), createdAt: z.string().optional() }).loose(),
+});
+const DirectionProgressSchema = z.object({ jobId: z.string(), method: z.string(), done: z.number(), total: z.number() });
+const DirectionFailedSchema = z.object({ jobId: z.string(), message: z.string() });
 
 /** A join refused with `rate-limited` is retried after this long. */
 const JOIN_RETRY_MS = 1_000;
@@ -127,6 +134,22 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
         // An undecodable frame is skipped: the next one replaces it.
       },
     );
+  });
+
+  // Directions found while the room is open (issue 6's events). They are not in this protocol's
+  // typed contract yet, so they are read by name and parsed here; a server without them sends none.
+  socket.onAny((event: string, payload: unknown) => {
+    const s = store.getState();
+    if (event === 'direction:added') {
+      const p = DirectionAddedSchema.safeParse(payload);
+      if (p.success) s.directionAdded(p.data.direction);
+    } else if (event === 'direction:progress') {
+      const p = DirectionProgressSchema.safeParse(payload);
+      if (p.success) s.discoveryProgress(p.data.jobId, p.data.method, p.data.done, p.data.total);
+    } else if (event === 'direction:failed') {
+      const p = DirectionFailedSchema.safeParse(payload);
+      if (p.success) s.discoveryEnded(p.data.jobId, p.data.message);
+    }
   });
 
   // Pointers: at most one per POINTER_INTERVAL_MS, the newest (the server relays at that rate too).

@@ -14,10 +14,11 @@
  */
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { Result } from '../protocol/events';
-import type { Bookmark, LatentOp, LatentStateFields, Member, Pointer, PointerBroadcast, Role, RoomSnapshot } from '../protocol/rooms';
+import type { Bookmark, DirectionInfo, LatentOp, LatentStateFields, Member, Pointer, PointerBroadcast, Role, RoomSnapshot } from '../protocol/rooms';
 import type { PointCloud } from '../points/format';
 import {
   applyBookmarkSaved,
+  applyDirectionAdded,
   applyLatentState,
   applyMemberJoined,
   applyMemberLeft,
@@ -62,6 +63,11 @@ export interface RoomSlice {
   memberJoined(m: Member): void;
   memberLeft(memberId: string): void;
   bookmarkSaved(b: Bookmark): void;
+  directionAdded(d: DirectionInfo): void;
+  /** Direction discovery jobs running for this room's model (issue 6's `direction:progress`), by job id. */
+  discoveries: Record<string, { method: string; done: number; total: number; error: string | null }>;
+  discoveryProgress(jobId: string, method: string, done: number, total: number): void;
+  discoveryEnded(jobId: string, error: string | null): void;
 }
 
 export interface FrameSlice {
@@ -143,6 +149,14 @@ const roomSlice: Slice<RoomSlice> = (set) => ({
       return { room: applyMemberLeft(st.room, id), pointers };
     }),
   bookmarkSaved: (b) => set((st) => ({ room: applyBookmarkSaved(st.room, b) })),
+  directionAdded: (d) => set((st) => ({ room: applyDirectionAdded(st.room, d) })),
+  discoveries: {},
+  discoveryProgress: (jobId, method, done, total) => set((st) => ({ discoveries: { ...st.discoveries, [jobId]: { method, done, total, error: null } } })),
+  discoveryEnded: (jobId, error) =>
+    set((st) => {
+      const { [jobId]: job, ...rest } = st.discoveries;
+      return { discoveries: error && job ? { ...rest, [jobId]: { ...job, error } } : rest };
+    }),
 });
 
 const frameSlice: Slice<FrameSlice> = (set, get) => ({

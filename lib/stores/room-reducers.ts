@@ -4,7 +4,7 @@
  * guesses the result of an op; state changes only from what the server sends, and a version
  * never goes back (SPEC O1, F2, R1).
  */
-import type { Bookmark, LatentStateFields, Member, RoomSnapshot } from '../protocol/rooms';
+import type { Bookmark, DirectionInfo, LatentStateFields, Member, RoomSnapshot } from '../protocol/rooms';
 
 /** The room as this member sees it: the join snapshot, kept current by broadcasts. */
 export type RoomState = RoomSnapshot;
@@ -47,6 +47,12 @@ export function applyMemberLeft(room: RoomState | undefined, memberId: string): 
 export function applyBookmarkSaved(room: RoomState | undefined, b: Bookmark): RoomState | undefined {
   if (!room || room.bookmarks.some((x) => x.id === b.id)) return room;
   return { ...room, bookmarks: [...room.bookmarks, b] };
+}
+
+/** A direction found while the room is open (`direction:added`): added once, by id. */
+export function applyDirectionAdded(room: RoomState | undefined, d: DirectionInfo): RoomState | undefined {
+  if (!room || room.directions.some((x) => x.id === d.id)) return room;
+  return { ...room, directions: [...room.directions, d] };
 }
 
 /** A decoded image (an ImageBitmap in the browser); `close` frees it. */

@@ -160,3 +160,20 @@ describe('op-to-frame latency', () => {
     expect(l.pending).toEqual([]);
   });
 });
+
+describe('directions found while the room is open', () => {
+  it('are added once, by id, and discovery progress ends with the job', () => {
+    const store = createExplorerStore();
+    store.getState().roomSnapshot(snapshot(0));
+    const d = { id: 'd1', name: 'thickness', method: 'pca' };
+    store.getState().directionAdded(d);
+    store.getState().directionAdded(d);
+    expect(store.getState().room!.directions).toEqual([d]);
+    store.getState().discoveryProgress('j1', 'pca', 3, 10);
+    expect(store.getState().discoveries['j1']).toEqual({ method: 'pca', done: 3, total: 10, error: null });
+    store.getState().discoveryEnded('j1', 'no classifier');
+    expect(store.getState().discoveries['j1']?.error).toBe('no classifier');
+    store.getState().discoveryEnded('j1', null);
+    expect(store.getState().discoveries).toEqual({});
+  });
+});
