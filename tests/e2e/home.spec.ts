@@ -23,6 +23,7 @@ for (const device of [
     // A trained, evaluated model shows its figures beside their floors.
     await expect(page.getByTestId('model-vae-mnist').getByRole('row', { name: /FID/ })).toBeVisible();
     await expect(page.getByTestId('model-vae-mnist').locator('img')).toHaveJSProperty('complete', true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(device.viewport.width);
     await screenshot(page, device.file);
     expect(pageErrors).toEqual([]);
   });

@@ -90,6 +90,8 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
 
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'room.png', false);
+  // The phone-sized page fits its width (nothing scrolls sideways).
+  expect(await b.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await screenshot(b.page, 'room-phone.png');
 
   // B opens it by its permalink: the image and its provenance.
