@@ -9,10 +9,9 @@ export interface Series {
   points: [number, number][];
 }
 
-const W = 560;
-const FULL_H = 200;
-/** Smaller charts (one per loss) use this height. */
-export const SMALL_H = 130;
+/** viewBox sizes: the SVG scales uniformly to its width, so text keeps its proportions. */
+const FULL = { w: 560, h: 200 };
+const SMALL = { w: 300, h: 150 };
 const PAD = { l: 44, r: 10, t: 10, b: 24 };
 
 function fmt(v: number): string {
@@ -38,7 +37,7 @@ export function LineChart({
   /** A shorter chart without a legend (one series in a grid of charts). */
   small?: boolean;
 }) {
-  const H = small ? SMALL_H : FULL_H;
+  const { w: W, h: H } = small ? SMALL : FULL;
   const series = raw.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   if (all.length === 0) return <p className="muted small">No data yet.</p>;
@@ -52,7 +51,7 @@ export function LineChart({
   const summary = series.map((s) => `${s.name}: ${s.points.length ? fmt(s.points[s.points.length - 1]![1]) : 'none'}`).join(', ');
   return (
     <figure className={small ? 'chart chart-small' : 'chart'} data-testid={testId}>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}. Latest: ${summary}`} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}. Latest: ${summary}`}>
         <line x1={PAD.l} y1={H - PAD.b} x2={W - PAD.r} y2={H - PAD.b} className="axis" />
         <line x1={PAD.l} y1={PAD.t} x2={PAD.l} y2={H - PAD.b} className="axis" />
         <text x={PAD.l - 6} y={PAD.t + 4} textAnchor="end" className="tick">

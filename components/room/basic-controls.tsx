@@ -10,6 +10,8 @@ import { LatentOpSchema, PSI_MAX, PSI_MIN } from '@/lib/protocol/rooms';
 import { useExplorer } from '@/components/providers/explorer-provider';
 import { useThrottledOp } from './use-throttled-op';
 
+const newSeed = () => Math.floor(Math.random() * 100_000);
+
 /** Redo exists where the shared op schema has it (it comes with the durable history). */
 const REDO = LatentOpSchema.safeParse({ kind: 'redo' });
 
@@ -18,7 +20,8 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
   const psi = useExplorer((s) => s.room?.psi ?? 1);
   const classLabel = useExplorer((s) => s.room?.classLabel ?? null);
   const numClasses = useExplorer((s) => s.room?.numClasses ?? null);
-  const [seed, setSeed] = useState(() => Math.floor(Math.random() * 100_000));
+  const [seed, setSeed] = useState(newSeed);
+  const [lastSeed, setLastSeed] = useState<number | null>(null);
   const [psiDraft, setPsiDraft] = useState<number | null>(null);
   const sendPsi = useThrottledOp();
 
@@ -43,7 +46,18 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
         Steer
       </h2>
       <div className="row wrap">
-        <button type="button" className="btn btn-primary" disabled={disabled} onClick={() => void steer({ kind: 'random', seed })} data-testid="random">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={disabled}
+          onClick={() => {
+            void steer({ kind: 'random', seed });
+            // The same seed gives the same z (SPEC O6): the next click draws a new one; type a seed to return to it.
+            setLastSeed(seed);
+            setSeed(newSeed());
+          }}
+          data-testid="random"
+        >
           Random
         </button>
         <label className="inline-field">
@@ -58,7 +72,7 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
             aria-label="random seed"
           />
         </label>
-        <button type="button" className="btn" disabled={disabled} onClick={() => setSeed(Math.floor(Math.random() * 100_000))} aria-label="new seed">
+        <button type="button" className="btn" disabled={disabled} onClick={() => setSeed(newSeed())} aria-label="new seed">
           ↻
         </button>
         <span className="spacer" />
@@ -71,6 +85,7 @@ export function BasicControls({ disabled, classNames }: { disabled: boolean; cla
           </button>
         )}
       </div>
+      {lastSeed !== null && <span className="hint">last random: seed {lastSeed}</span>}
       <label className="slider-field">
         <span className="slider-label">
           Truncation psi <output>{(psiDraft ?? psi).toFixed(2)}</output>

@@ -169,15 +169,16 @@ export function BookmarksPanel({ disabled, modelId }: { disabled: boolean; model
               </div>
             )}
             <div className="row wrap">
-              <button type="button" className="btn btn-small" disabled={disabled} onClick={() => void steer({ kind: 'sum', terms: [{ ref: { bookmark: b.id }, weight: 1 }] })}>
+              <button type="button" className="btn btn-small" disabled={disabled} title={`move the room to “${b.name}”`} onClick={() => void steer({ kind: 'sum', terms: [{ ref: { bookmark: b.id }, weight: 1 }] })}>
                 Go
               </button>
-              <a className="btn btn-small" href={`/b/${b.id}`} target="_blank" rel="noreferrer">
+              <a className="btn btn-small" href={`/b/${b.id}`} target="_blank" rel="noreferrer" title={`the permalink of “${b.name}”, in a new tab`}>
                 Permalink
               </a>
               <button
                 type="button"
                 className="btn btn-small"
+                title={`copy the permalink of “${b.name}”`}
                 onClick={() =>
                   void navigator.clipboard?.writeText(permalink(b.id)).then(
                     () => setStatus(`copied the link to “${b.name}”`),

@@ -45,7 +45,7 @@ export function InterpolationPanel({ disabled, modelId }: { disabled: boolean; m
       <div className="row wrap">
         <label className="field grow">
           <span>From</span>
-          <select value={fromId} onChange={(e) => setFromId(e.target.value)}>
+          <select value={fromId} onChange={(e) => setFromId(e.target.value)} aria-label="from bookmark">
             <option value="">choose…</option>
             {bookmarks.map((b) => (
               <option key={b.id} value={b.id}>
@@ -56,7 +56,7 @@ export function InterpolationPanel({ disabled, modelId }: { disabled: boolean; m
         </label>
         <label className="field grow">
           <span>To</span>
-          <select value={toId} onChange={(e) => setToId(e.target.value)}>
+          <select value={toId} onChange={(e) => setToId(e.target.value)} aria-label="to bookmark">
             <option value="">choose…</option>
             {bookmarks.map((b) => (
               <option key={b.id} value={b.id}>

@@ -31,6 +31,9 @@ test('a training job streams its progress to the model page, and Cancel stops it
   await expect.poll(() => page.getByTestId('loss-chart').locator('polyline').count()).toBeGreaterThan(0);
   await expect.poll(async () => ((await page.getByTestId('loss-chart').locator('polyline').first().getAttribute('points')) ?? '').split(' ').length, { timeout: 60_000 }).toBeGreaterThan(2);
   await expect(page.getByTestId('live-samples')).toBeVisible({ timeout: 90_000 });
+  // A few sample grids in, the digits start to show.
+  await expect.poll(() => stepOf(step.textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(40);
+  await expect(page.getByText(/at step [4-9]\d/)).toBeVisible({ timeout: 30_000 });
   await screenshot(page, 'model.png');
 
   await page.getByRole('button', { name: 'Cancel training' }).click();

@@ -88,6 +88,33 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   await expect.poll(() => hook(a.page, 'markerCount')).toBe(1);
   await expect.poll(() => hook(b.page, 'markerCount')).toBe(1);
 
+  // A second bookmark, then the strip between the two: a step sends a slerp (a new version).
+  const beforeSecond = (await hook(a.page, 'roomVersion'))!;
+  await a.page.getByTestId('random').click();
+  await expect.poll(() => hook(a.page, 'roomVersion')).toBe(beforeSecond + 1);
+  await a.page.getByTestId('bookmark-name').fill('another digit');
+  await a.page.getByRole('button', { name: 'Save the current latent' }).click();
+  await expect(b.page.getByTestId('bookmarks')).toContainText('another digit');
+  await a.page.getByRole('tab', { name: 'Interpolate' }).click();
+  await a.page.getByRole('combobox', { name: 'from bookmark' }).selectOption({ label: 'a fine digit' });
+  await a.page.getByRole('combobox', { name: 'to bookmark' }).selectOption({ label: 'another digit' });
+  const strip = a.page.getByRole('list', { name: 'interpolation steps' }).locator('img');
+  await expect(strip).toHaveCount(7);
+  for (const img of await strip.all()) await expect.poll(() => img.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(28);
+  await a.page.getByRole('button', { name: 'go to t = 0.50' }).click();
+  await expect.poll(() => hook(a.page, 'roomVersion')).toBe(beforeSecond + 2);
+  await screenshot(a.page, 'room-interpolate.png');
+  // The arithmetic builder sends one weighted sum: z ← z − another digit + a fine digit.
+  await a.page.getByRole('tab', { name: 'Arithmetic' }).click();
+  await a.page.getByRole('button', { name: 'Add term' }).click();
+  await a.page.getByRole('button', { name: 'Add term' }).click();
+  await a.page.getByRole('combobox', { name: 'vector of term 2' }).selectOption({ label: 'another digit' });
+  await a.page.getByRole('combobox', { name: 'sign of term 2' }).selectOption('-');
+  await a.page.getByRole('combobox', { name: 'vector of term 3' }).selectOption({ label: 'a fine digit' });
+  await expect(a.page.getByText('z ← z (current) − another digit + a fine digit')).toBeVisible();
+  await a.page.getByRole('button', { name: 'Apply' }).click();
+  await expect.poll(() => hook(b.page, 'roomVersion')).toBe(beforeSecond + 3);
+
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'room.png', false);
   // The phone-sized page fits its width (nothing scrolls sideways).
