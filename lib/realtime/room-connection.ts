@@ -80,7 +80,7 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
       joined = true;
       store.getState().roomSnapshot(res.data);
       store.getState().setConnection('live');
-    } else if (res.error === 'rate-limited' || (res.error === 'bad-request' && joined)) {
+    } else if (res.error === 'rate-limited') {
       retry = setTimeout(() => void join(), JOIN_RETRY_MS);
     } else {
       store.getState().setConnection('failed', joinFailure(res));
@@ -97,7 +97,8 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
     void join();
   });
   socket.on('disconnect', (reason) => {
-    if (disposed) return;
+    // Our own disconnect follows a failure already shown (or the page leaving).
+    if (disposed || reason === 'io client disconnect') return;
     if (reason === 'io server disconnect') {
       store.getState().setConnection('failed', 'The server closed this connection: the link you joined with was revoked.');
     } else {
