@@ -65,6 +65,7 @@ function Room({ roomId }: { roomId: string }) {
     hook.forceOp = (op) => connection.port.sendOp(op);
     const unsubscribe = store.subscribe((s) => {
       hook.roomVersion = s.room?.version ?? -1;
+      hook.roomZ = s.room?.z ?? null;
       hook.lastFrameVersion = s.frame?.version ?? -1;
     });
     return () => {

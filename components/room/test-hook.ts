@@ -21,6 +21,8 @@ export interface LatentroomHook {
   lastFrameVersion: number;
   /** Version of the room's latent state. */
   roomVersion: number;
+  /** The room's z at that version. */
+  roomZ: number[] | null;
   /** Scene position of the room's z. */
   current: [number, number, number] | null;
   /** Scene position of each other member's avatar, by member id. */
@@ -36,6 +38,6 @@ declare global {
 }
 
 export function testHook(): LatentroomHook {
-  window.__latentroom ??= { pointCount: 0, renderedFrames: 0, drawCalls: 0, markerCount: 0, projection: null, lastFrameVersion: -1, roomVersion: -1, current: null, probes: {} };
+  window.__latentroom ??= { pointCount: 0, renderedFrames: 0, drawCalls: 0, markerCount: 0, projection: null, lastFrameVersion: -1, roomVersion: -1, roomZ: null, current: null, probes: {} };
   return window.__latentroom;
 }

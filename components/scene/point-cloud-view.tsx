@@ -42,6 +42,8 @@ interface Avatar {
   group: THREE.Mesh;
   label: HTMLDivElement;
   target: Float32Array;
+  /** Where its label was last put, in whole pixels (it moves only when that changes). */
+  at: { x: number; y: number; shown: boolean };
 }
 
 function circleTexture(): THREE.Texture {
@@ -163,6 +165,8 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     const arrows = new THREE.Group();
     scene.add(arrows);
     const avatars = new Map<string, Avatar>();
+    /** The same avatars as an array, rebuilt with them: the frame loop iterates without allocating. */
+    const avatarList: Avatar[] = [];
 
     let dirty = true;
     const invalidate = () => {
@@ -215,7 +219,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
           const label = document.createElement('div');
           label.className = 'avatar-label';
           labels.append(label);
-          a = { group: mesh, label, target: new Float32Array(3) };
+          a = { group: mesh, label, target: new Float32Array(3), at: { x: NaN, y: NaN, shown: true } };
           avatars.set(memberId, a);
         }
         a.label.textContent = member.name;
@@ -234,6 +238,8 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
         avatars.delete(id);
         delete hook.probes[id];
       }
+      avatarList.length = 0;
+      for (const a of avatars.values()) avatarList.push(a);
       // Direction arrows from z (vectors where the server lists them).
       for (const child of [...arrows.children]) {
         arrows.remove(child);
@@ -414,11 +420,21 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
       hook.markerCount = markers.visible ? markerGeometry.drawRange.count : 0;
       const w = container.clientWidth;
       const h = container.clientHeight;
-      for (const a of avatars.values()) {
+      for (let i = 0; i < avatarList.length; i++) {
+        const a = avatarList[i]!;
         labelPos.copy(a.group.position).project(camera);
         const visible = labelPos.z < 1;
-        a.label.style.display = visible ? '' : 'none';
-        if (visible) a.label.style.transform = `translate(${((labelPos.x + 1) / 2) * w}px, ${((1 - labelPos.y) / 2) * h}px)`;
+        if (visible !== a.at.shown) {
+          a.at.shown = visible;
+          a.label.style.display = visible ? '' : 'none';
+        }
+        const x = Math.round(((labelPos.x + 1) / 2) * w);
+        const y = Math.round(((1 - labelPos.y) / 2) * h);
+        if (visible && (x !== a.at.x || y !== a.at.y)) {
+          a.at.x = x;
+          a.at.y = y;
+          a.label.style.transform = `translate(${x}px, ${y}px)`;
+        }
       }
     };
     raf = requestAnimationFrame(loop);

@@ -64,6 +64,21 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   // The room's z moved in B's view too (its marker follows the shared state).
   await expect.poll(() => hook(b.page, 'roomVersion')).toBe(await hook(a.page, 'roomVersion'));
 
+  // Keyboard and drag steering in the 3D view (back-projected through the PCA basis).
+  const beforeKeys = (await hook(a.page, 'roomVersion'))!;
+  await a.page.getByTestId('scene').focus();
+  await a.page.keyboard.press('ArrowRight');
+  await expect.poll(() => hook(a.page, 'roomVersion')).toBe(beforeKeys + 1);
+  await a.page.getByRole('button', { name: 'Steer by dragging' }).click();
+  const stage = (await a.page.getByTestId('scene').boundingBox())!;
+  await a.page.mouse.move(stage.x + stage.width / 2, stage.y + stage.height / 2);
+  await a.page.mouse.down();
+  await a.page.mouse.move(stage.x + stage.width / 2 + 60, stage.y + stage.height / 2 - 40, { steps: 5 });
+  await a.page.mouse.up();
+  await expect.poll(() => hook(a.page, 'roomVersion')).toBeGreaterThan(beforeKeys + 1);
+  await expect.poll(() => hook(b.page, 'roomVersion')).toBe(await hook(a.page, 'roomVersion'));
+  await a.page.getByRole('button', { name: 'Steer by dragging' }).click();
+
   // A points in the 3D view: B sees A's avatar, and sees it move when A's pointer moves.
   await b.page.getByTestId('scene').scrollIntoViewIfNeeded();
   const scene = a.page.getByTestId('scene');
@@ -131,6 +146,13 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   await expect(b.page.getByTestId('provenance')).toContainText('psi');
   await expect.poll(() => b.page.getByTestId('bookmark-image').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(28);
   await screenshot(b.page, 'bookmark.png');
+  // "Open in a new room": a new room whose state is the bookmark's.
+  const bookmarkZ = await b.page.evaluate(async (url) => ((await (await fetch(url)).json()) as { bookmark: { z: number[] } }).bookmark.z, `/api${permalink!.replace('/b/', '/bookmarks/')}`);
+  await b.page.getByRole('button', { name: 'Open in a new room' }).click();
+  await b.page.waitForURL(/\/rooms\/[A-Za-z0-9_-]+#t=/);
+  await expect(b.page.getByTestId('connection')).toHaveText('live');
+  await expect.poll(() => hook(b.page, 'roomZ')).toEqual(bookmarkZ);
+  expect(b.page.url()).not.toContain(editorLink.split('#')[0]!.split('/rooms/')[1]!);
 
   // A viewer: every control disabled, with why; a forced op is refused and changes nothing.
   const c = await person(browser, baseURL!, 'Cy', { width: 1280, height: 800 });
@@ -147,6 +169,12 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
   const next = await a.page.evaluate(() => window.__latentroom!.forceOp!({ kind: 'psi', psi: 0.8 }));
   expect(next).toEqual({ ok: true, data: { version: versionBefore + 1 } });
   await expect.poll(() => hook(c.page, 'roomVersion')).toBe(versionBefore + 1);
+
+  // The start page lists the room among this browser's rooms.
+  await a.page.goto('/');
+  await expect(a.page.getByRole('region', { name: 'Your rooms' })).toContainText('MNIST VAE room');
+  await a.page.goBack();
+  await expect(a.page.getByTestId('connection')).toHaveText('live');
 
   // UMAP, computed in a web worker from the cloud's latents, replaces the PCA layout.
   await a.page.getByRole('radio', { name: 'UMAP' }).check();
