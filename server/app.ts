@@ -12,7 +12,7 @@ import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
 import { handleImportApi } from './http/import';
 import { handleBookmarksApi } from './http/bookmarks';
-import { handleModelsApi } from './http/models';
+import { createModelsApi } from './http/models';
 import type { PointsService } from './points/service';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
@@ -67,12 +67,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const healthDeps = { engine: opts.engine, database: opts.database, logger, version: APP_VERSION };
-  const modelsDeps = {
+  const modelsApi = createModelsApi({
     engine: opts.engine,
     logger,
     ...(opts.models ? { modelDir: opts.models.modelDir } : {}),
     ...(opts.models?.points ? { points: opts.models.points } : {}),
-  };
+  });
 
   // Set once Next.js is prepared; requests that come earlier wait for it.
   let web: Promise<{ handle: Handler; close(): Promise<void> } | undefined> = Promise.resolve(undefined);
@@ -99,7 +99,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
-    if (await handleModelsApi(req, res, path ?? '/', modelsDeps)) return;
+    if (await modelsApi(req, res, path ?? '/')) return;
     if (await handleBookmarksApi(req, res, path ?? '/', { database: opts.database, engine: opts.engine })) return;
     const app = await web;
     if (app) await app.handle(req, res);

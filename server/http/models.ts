@@ -71,8 +71,16 @@ function decodeLatent(text: string, dim: number): Float32Array | string {
   return z;
 }
 
-/** Handles `pathname` if this API serves it; false otherwise. */
-export async function handleModelsApi(req: IncomingMessage, res: ServerResponse, pathname: string, deps: ModelsApiDeps): Promise<boolean> {
+export type ModelsApi = (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<boolean>;
+
+/** The API's handler: it handles `pathname` if this API serves it, and answers false otherwise. */
+export function createModelsApi(deps: ModelsApiDeps): ModelsApi {
+  /** Image decodes in flight (bounded by MAX_IMAGE_DECODES). */
+  const decoding = { count: 0 };
+  return (req, res, pathname) => handleModelsApi(req, res, pathname, deps, decoding);
+}
+
+async function handleModelsApi(req: IncomingMessage, res: ServerResponse, pathname: string, deps: ModelsApiDeps, decoding: { count: number }): Promise<boolean> {
   if (pathname !== MODELS_API && !pathname.startsWith(`${MODELS_API}/`)) return false;
   const parts = pathname.slice(MODELS_API.length).split('/').filter(Boolean);
   if (parts.length > 2) return false;
@@ -116,14 +124,12 @@ export async function handleModelsApi(req: IncomingMessage, res: ServerResponse,
       }
     }
   } else {
-    await sendImage(req, res, model, deps);
+    await sendImage(req, res, model, deps, decoding);
   }
   return true;
 }
 
-let decoding = 0;
-
-async function sendImage(req: IncomingMessage, res: ServerResponse, model: ModelSummary, deps: ModelsApiDeps): Promise<void> {
+async function sendImage(req: IncomingMessage, res: ServerResponse, model: ModelSummary, deps: ModelsApiDeps, decoding: { count: number }): Promise<void> {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
   const z = decodeLatent(q.get('z') ?? '', model.latentDim);
   if (typeof z === 'string') return sendJson(res, 400, { ok: false, error: z });
@@ -136,11 +142,11 @@ async function sendImage(req: IncomingMessage, res: ServerResponse, model: Model
       return sendJson(res, 400, { ok: false, error: `class must be an integer in [0, ${model.numClasses - 1}]` });
     }
   } else if (q.has('class')) return sendJson(res, 400, { ok: false, error: `model ${model.id} is not conditional` });
-  if (decoding >= MAX_IMAGE_DECODES) {
+  if (decoding.count >= MAX_IMAGE_DECODES) {
     res.setHeader('retry-after', '1');
     return sendJson(res, 503, { ok: false, error: 'busy decoding; retry' });
   }
-  decoding++;
+  decoding.count++;
   try {
     const frame = await engineRenderer(deps.engine)(model.id, z, psi, classLabel);
     const png = Buffer.from(frame.data as Uint8Array);
@@ -148,6 +154,6 @@ async function sendImage(req: IncomingMessage, res: ServerResponse, model: Model
     res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'public, max-age=600', 'content-length': png.length });
     res.end(req.method === 'HEAD' ? undefined : png);
   } finally {
-    decoding--;
+    decoding.count--;
   }
 }

@@ -19,6 +19,8 @@ import { computePoints, type PointsSource } from './compute';
 import type { PointsJob } from './service';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as PointsJob;
+// The server went away: nobody will read the result.
+process.on('disconnect', () => process.exit(1));
 
 async function source(): Promise<{ src: PointsSource; dispose(): void }> {
   if (job.modelId === BUILTIN_RANDOM_DCGAN_ID) {
