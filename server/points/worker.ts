@@ -20,7 +20,10 @@ import type { PointsJob } from './service';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as PointsJob;
 // The server went away: nobody will read the result.
-process.on('disconnect', () => process.exit(1));
+let finished = false;
+process.on('disconnect', () => {
+  if (!finished) process.exit(1);
+});
 
 async function source(): Promise<{ src: PointsSource; dispose(): void }> {
   if (job.modelId === BUILTIN_RANDOM_DCGAN_ID) {
@@ -52,7 +55,11 @@ try {
   const tmp = `${job.outFile}.tmp-${process.pid}`;
   await writeFile(tmp, encodePoints(cloud));
   await rename(tmp, job.outFile);
+  finished = true;
 } catch (err) {
   console.error(`points failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
+  finished = true;
 }
+// The listener above keeps the IPC channel (and so this process) alive: let go of it.
+if (process.connected) process.disconnect();
