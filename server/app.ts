@@ -13,6 +13,9 @@ import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
 import { handleDirectionsApi } from './http/directions';
 import { handleImportApi } from './http/import';
+import { handleBookmarksApi } from './http/bookmarks';
+import { createModelsApi } from './http/models';
+import type { PointsService } from './points/service';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
@@ -37,6 +40,11 @@ export interface StartServerOptions {
    * rooms' `direction:*` events. Omitted: that API answers 404 and rooms refuse those events.
    */
   directions?: DirectionsService;
+  /**
+   * The models API (/api/models, cards, point clouds, latent images): where the cards live and
+   * the point-cloud service. Omitted: /api/models answers from the engine alone, without cards or points.
+   */
+  models?: { modelDir: string; points?: PointsService };
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -67,6 +75,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const healthDeps = { engine: opts.engine, database: opts.database, logger, version: APP_VERSION };
+  const modelsApi = createModelsApi({
+    engine: opts.engine,
+    logger,
+    ...(opts.models ? { modelDir: opts.models.modelDir } : {}),
+    ...(opts.models?.points ? { points: opts.models.points } : {}),
+  });
 
   // Set once Next.js is prepared; requests that come earlier wait for it.
   let web: Promise<{ handle: Handler; close(): Promise<void> } | undefined> = Promise.resolve(undefined);
@@ -94,6 +108,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
     if (opts.directions && (await handleDirectionsApi(req, res, path ?? '/', opts.directions))) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
+    if (await modelsApi(req, res, path ?? '/')) return;
+    if (await handleBookmarksApi(req, res, path ?? '/', { database: opts.database, engine: opts.engine })) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });

@@ -12,6 +12,7 @@ import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
+import { createPointsService } from './points/service';
 import { startTrainingService } from './training/service';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
     training,
     imports,
     directions,
+    models: {
+      modelDir: config.MODEL_DIR,
+      points: createPointsService({ engine, modelDir: config.MODEL_DIR, dataDir: config.DATA_DIR, backend: config.TF_BACKEND, logger }),
+    },
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
