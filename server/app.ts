@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { HEALTH_PATH } from '../lib/protocol/health';
 import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
+import { handleBookmarksApi } from './http/bookmarks';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
 import { handleImportApi } from './http/import';
+import { handleRoomsApi } from './http/rooms';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
@@ -84,6 +86,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       return;
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
+    if (await handleBookmarksApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
+    if (await handleRoomsApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
     const app = await web;
     if (app) await app.handle(req, res);

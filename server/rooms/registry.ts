@@ -13,7 +13,7 @@ import type { Logger } from '../logger';
 import { RequestError } from '../realtime/ack';
 import { Room, type ModelShape, type RenderFrame, type RoomOutbox } from './room';
 import type { LatentSnapshot } from './room-state';
-import type { NewBookmark, RoomOrigin, RoomStore, StoredOp } from './room-store';
+import type { NewBookmark, RoomStore, StoredOp } from './room-store';
 import { hashToken, newRoomId, newToken } from './tokens';
 
 export interface RoomRegistryDeps {
@@ -38,7 +38,7 @@ export interface NewRoomTokens {
 export interface RoomImport {
   name: string;
   modelId: string;
-  origin: RoomOrigin;
+  /** Versions 0…n; the first row records where it came from. */
   log: { version: number; memberId: string; memberName: string | null; createdAt: Date; entry: StoredOp }[];
   bookmarks: Omit<NewBookmark, 'roomId'>[];
 }
@@ -141,7 +141,7 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
      */
     async branch(room: Room, version: number, name: string | undefined): Promise<NewRoomTokens> {
       const state = await room.stateAt(version);
-      const source = await deps.store.roomModel(room.id);
+      const source = await deps.store.roomInfo(room.id);
       const bookmarks = await deps.store.roomBookmarks(room.id);
       const { tokens, hashes } = mint();
       await deps.store.createRoom({

@@ -56,6 +56,8 @@ export interface LogRow {
 
 /** A bookmark row to write (save, branch copy, import). */
 export interface NewBookmark {
+  /** Chosen by the database when absent. */
+  id?: string;
   roomId: string;
   modelId: string;
   name: string;
@@ -268,9 +270,56 @@ export function createRoomStore(database: Database) {
       });
     },
 
-    /** The room's model id, or undefined for an unknown room. */
-    async roomModel(roomId: string): Promise<{ modelId: string; name: string } | undefined> {
-      const [row] = await db.select({ modelId: schema.rooms.modelId, name: schema.rooms.name }).from(schema.rooms).where(eq(schema.rooms.id, roomId));
+    /** The room's name, model and creation time, or undefined for an unknown room. */
+    async roomInfo(roomId: string): Promise<{ id: string; name: string; modelId: string; createdAt: Date } | undefined> {
+      const [row] = await db
+        .select({ id: schema.rooms.id, name: schema.rooms.name, modelId: schema.rooms.modelId, createdAt: schema.rooms.createdAt })
+        .from(schema.rooms)
+        .where(eq(schema.rooms.id, roomId));
+      return row;
+    },
+
+    /**
+     * The room, its whole log and its bookmarks as of one moment (one repeatable-read
+     * transaction: a bookmark saved meanwhile is either in with its version's op, or not at all).
+     */
+    async exportSnapshot(roomId: string): Promise<{ room: { id: string; name: string; modelId: string; createdAt: Date }; log: LogRow[]; bookmarks: StoredBookmark[] } | undefined> {
+      return db.transaction(
+        async (tx) => {
+          const [room] = await tx
+            .select({ id: schema.rooms.id, name: schema.rooms.name, modelId: schema.rooms.modelId, createdAt: schema.rooms.createdAt })
+            .from(schema.rooms)
+            .where(eq(schema.rooms.id, roomId));
+          if (!room) return undefined;
+          const log = await tx
+            .select({
+              version: schema.roomOps.version,
+              memberId: schema.roomOps.memberId,
+              memberName: schema.roomOps.memberName,
+              createdAt: schema.roomOps.createdAt,
+              op: schema.roomOps.op,
+            })
+            .from(schema.roomOps)
+            .where(eq(schema.roomOps.roomId, roomId))
+            .orderBy(asc(schema.roomOps.version));
+          const bookmarks = await tx
+            .select()
+            .from(schema.bookmarks)
+            .where(eq(schema.bookmarks.roomId, roomId))
+            .orderBy(asc(schema.bookmarks.createdAt), asc(schema.bookmarks.id));
+          return {
+            room,
+            log: log.map((r) => ({ version: r.version, memberId: r.memberId, memberName: r.memberName, createdAt: r.createdAt, entry: r.op as unknown as StoredOp })),
+            bookmarks: bookmarks.map(toBookmark),
+          };
+        },
+        { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      );
+    },
+
+    /** A models row (for a model the engine no longer has loaded). */
+    async modelRow(id: string): Promise<{ id: string; name: string; family: string } | undefined> {
+      const [row] = await db.select({ id: schema.models.id, name: schema.models.name, family: schema.models.family }).from(schema.models).where(eq(schema.models.id, id));
       return row;
     },
 
@@ -486,22 +535,6 @@ export function createRoomStore(database: Database) {
       return { ops: chain.reverse().flat(), truncated, ...(origin ? { origin } : {}) };
     },
 
-    /** The whole log of a room, oldest first (export). */
-    async fullLog(roomId: string): Promise<LogRow[]> {
-      const rows = await db
-        .select({
-          version: schema.roomOps.version,
-          memberId: schema.roomOps.memberId,
-          memberName: schema.roomOps.memberName,
-          createdAt: schema.roomOps.createdAt,
-          op: schema.roomOps.op,
-        })
-        .from(schema.roomOps)
-        .where(eq(schema.roomOps.roomId, roomId))
-        .orderBy(asc(schema.roomOps.version));
-      return rows.map((r) => ({ version: r.version, memberId: r.memberId, memberName: r.memberName, createdAt: r.createdAt, entry: r.op as unknown as StoredOp }));
-    },
-
     /** A member's row at join: first join kept, last seen and display name updated. */
     async memberJoined(roomId: string, m: { memberId: string; name: string; role: Role }): Promise<void> {
       const now = new Date();
@@ -529,6 +562,7 @@ const INSERT_CHUNK = 500;
 
 function bookmarkValues(b: NewBookmark): typeof schema.bookmarks.$inferInsert {
   return {
+    ...(b.id ? { id: b.id } : {}),
     roomId: b.roomId,
     modelId: b.modelId,
     name: b.name,
