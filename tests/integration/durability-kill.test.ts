@@ -86,11 +86,15 @@ describeOnEachDatabase('durability: kill -9', (fixture) => {
   let db: { target: string; dispose(): Promise<void> };
   let child: ChildProcess | undefined;
 
+  // A test run stopped early must not leave a server behind.
+  const killChild = () => child?.kill('SIGKILL');
+  process.once('exit', killChild);
   beforeAll(async () => {
     db = await fixture.create();
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    killChild();
+    process.off('exit', killChild);
     await db?.dispose();
     tmp.remove();
   });
