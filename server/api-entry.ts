@@ -13,10 +13,8 @@ import { startServer } from './app';
 import { openDatabase } from './db/open-database';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
+import { API_READY_LINE } from './api-ready';
 import { createLogger } from './logger';
-
-/** The line a supervisor (or the durability test) waits for, followed by the URL. */
-export const API_READY_LINE = 'Latentroom API ready at ';
 
 async function main(): Promise<void> {
   const config = env();

@@ -28,7 +28,7 @@ import { env } from '../../lib/env';
 import { mulberry32, seededNormal } from '../../lib/latent/random';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { createRoom, joinRoom, sendOp } from '../../lib/realtime/room-client';
-import { API_READY_LINE } from '../../server/api-entry';
+import { API_READY_LINE } from '../../server/api-ready';
 import { describeOnEachDatabase } from './support/databases';
 import { saveBookmarkWith } from './support/room-requests';
 import { makeTempDir } from './support/temp-dir';
