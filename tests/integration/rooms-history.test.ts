@@ -146,7 +146,7 @@ describeOnEachDatabase('rooms: history', (fixture) => {
   });
 
   describe('O15: branch', () => {
-    it('O15: an editor branches at a past version: a new room of the same model at that state, with the bookmarks copied and its origin in the log', async () => {
+    it('O15, E7: an editor branches at a past version: a new room of the same model at that state, with the bookmarks copied and its origin in the log', async () => {
       const { roomId, a, b, v } = await room();
       await sendOp(a.socket, { kind: 'random', seed: 21 });
       const mark = ok(await saveBookmarkWith(a.socket, { name: 'first', tags: ['x'] }));
@@ -178,6 +178,9 @@ describeOnEachDatabase('rooms: history', (fixture) => {
       expect((first?.op as unknown as StoredOp).origin).toEqual({ room: roomId, version: 2 });
       const [row] = await h.database.db.select({ name: schema.rooms.name, modelId: schema.rooms.modelId }).from(schema.rooms).where(eq(schema.rooms.id, branch.roomId));
       expect(row).toEqual({ name: 'the halves', modelId: MODEL });
+      // E7: branches spend the room:create budget (5 per socket, B has used 2).
+      const more = await Promise.all(Array.from({ length: 5 }, () => branchRoom(b.socket, 0)));
+      expect(more.map((r) => (r.ok ? 'ok' : r.error))).toEqual(['ok', 'ok', 'ok', 'rate-limited', 'rate-limited']);
     });
   });
 
