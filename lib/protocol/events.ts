@@ -55,7 +55,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * The answer to every acked request.
- * @example { ok: true, data: { protocolVersion: 2, ... } }
+ * @example { ok: true, data: { protocolVersion: 3, ... } }
  * @example { ok: false, error: 'protocol-mismatch', message: 'server speaks protocol 1' }
  */
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message?: string };

@@ -77,7 +77,7 @@ export interface RoomCreateResponse {
   viewerToken: string;
 }
 
-/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 2 } */
+/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 3 } */
 export const RoomJoinRequestSchema = z.strictObject({
   roomId: RoomIdSchema,
   token: TokenSchema,
