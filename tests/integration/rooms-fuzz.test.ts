@@ -2,7 +2,7 @@
  * Seeded fuzz (issue 5's "done when"): 2 to 8 real clients send random ops while their
  * connections drop (recovered), or they leave and join again as new members. At the end every
  * client's (version, z) is bit-identical to the server's, and no two acks share a version.
- * SPEC O1, O9, R1 under churn. The seed is printed on failure; set FUZZ_SEED to replay one.
+ * SPEC O1, O9, O12, O13, R1 under churn. The seed is printed on failure; set FUZZ_SEED to replay one.
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,9 @@ describeOnEachDatabase('rooms: fuzz', (fixture) => {
             () => ({ kind: 'sum', terms: [{ ref: { current: true }, weight: 0.5 }, { ref: { vector: vec() }, weight: 0.5 }] }),
             () => ({ kind: 'psi', psi: rand() * 2 }),
             () => ({ kind: 'undo' }),
+            () => ({ kind: 'redo' }),
+            // A version the room has, or (sometimes) not yet: refused, changing nothing.
+            () => ({ kind: 'revert', version: Math.floor(rand() * (Math.max(0, ...versions) + 3)) }),
           ])();
 
         const versions: number[] = [];
