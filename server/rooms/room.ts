@@ -372,7 +372,11 @@ export class Room {
    * eviction, or a clean shutdown).
    */
   async settle(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    // Ops waiting behind a revert's log read are applied (and written) before the room settles.
+    while (this.applyChain || this.flushing) {
+      await this.applyChain;
+      await this.flushing;
+    }
     await this.renders.idle();
     const { version, current } = this.durable;
     if (version !== this.savedSnapshotVersion) {
