@@ -63,7 +63,7 @@ const EnvSchema = z.object({
    * Tests: how many times tests/integration/durability-kill.test.ts kills the server with
    * SIGKILL, per database. The default keeps the test to a few minutes; the issue's full run is 200.
    */
-  DURABILITY_KILLS: z.coerce.number().int().min(1).max(10_000).default(25),
+  DURABILITY_KILLS: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Tests: `1` turns "service unreachable, skipped" into a failure (CI sets it). */
   REQUIRE_SERVICES: z
     .enum(['', '0', '1', 'false', 'true'])
