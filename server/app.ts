@@ -9,13 +9,14 @@ import { HEALTH_PATH } from '../lib/protocol/health';
 import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
 import type { DirectionsService } from './directions/service';
+import { handleBookmarksApi } from './http/bookmarks';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
 import { handleDirectionsApi } from './http/directions';
 import { handleImportApi } from './http/import';
-import { handleBookmarksApi } from './http/bookmarks';
 import { createModelsApi } from './http/models';
 import type { PointsService } from './points/service';
+import { handleRoomsApi } from './http/rooms';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
@@ -107,9 +108,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
     if (opts.directions && (await handleDirectionsApi(req, res, path ?? '/', opts.directions))) return;
+    if (await handleBookmarksApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
+    if (await handleRoomsApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
     if (await modelsApi(req, res, path ?? '/')) return;
-    if (await handleBookmarksApi(req, res, path ?? '/', { database: opts.database, engine: opts.engine })) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });

@@ -1,108 +1,133 @@
 /**
- * Bookmark permalinks, the minimal read side the explorer's `/b/:id` page needs (the durable
- * branch writes the full API in this file, with the same shapes):
+ * Bookmark permalinks (SPEC B4, B5), served by the custom server:
  *
- *   GET /api/bookmarks/:id            → { ok, bookmark, provenance }
- *   GET /api/bookmarks/:id/image.png  → the PNG of the bookmark's state, decoded like a room frame
+ *   GET /api/bookmarks/:id            → 200 { ok: true, bookmark, provenance }
+ *   GET /api/bookmarks/:id/image.png  → the PNG of the bookmark's state
  *
- * The bookmark id is a uuid: unguessable, so the permalink is the capability to read that one
- * bookmark. The bookmarks table of this schema stores z, name, room and author; psi, class and
- * the version are read from the room's op log: the newest op written before the bookmark whose
- * state has the bookmark's z (a bookmark saves the room's durable z).
+ * The id is a uuid, random: knowing it is the capability to read that one bookmark (nothing
+ * else of its room). An unknown or malformed id is 404 `{ ok: false, error: 'not-found' }`, the
+ * same answer for both. The image goes through the room's own render path (engine.decodePng of
+ * psi · z and the class, server/rooms/render-frame.ts), so with the same model weights and
+ * backend it is byte-identical to the frame the room streamed for that state. When the model's
+ * weights have changed since the bookmark was saved, both answers say so (header
+ * `x-latentroom-weights-changed: true`, field `provenance.weightsChanged`) and still render.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { and, desc, eq, lte } from 'drizzle-orm';
-import type { Database } from '../db/open-database';
-import * as schema from '../db/schema';
-import type { EngineClient } from '../inference/engine-protocol';
+import { BookmarkIdSchema, type Bookmark } from '../../lib/protocol/rooms';
+import type { EngineClient, ModelSummary } from '../inference/engine-protocol';
+import type { RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
-import type { StoredOp } from '../rooms/room-store';
+import { publicBookmark, type ProvenanceOp, type RoomOrigin, type StoredBookmark } from '../rooms/room-store';
 import { methodNotAllowed, sendJson } from './respond';
 
 export const BOOKMARKS_API = '/api/bookmarks';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ops of the chain returned with a permalink (the newest ones up to the bookmark's version). */
-const PROVENANCE_OPS = 50;
+/** Ops a permalink lists: the newest ones, those closest to the bookmark. */
+export const PROVENANCE_MAX_OPS = 1_000;
+/** Header set on both answers: whether the model's weights changed since the bookmark was saved. */
+export const WEIGHTS_CHANGED_HEADER = 'x-latentroom-weights-changed';
+/** Copies of copies a permalink follows back to the original bookmark. */
+const MAX_COPY_HOPS = 64;
+
+const ROUTE = /^\/api\/bookmarks\/([^/]+)(\/image\.png)?$/;
 
 export interface BookmarksApiDeps {
-  database: Database;
-  engine: Pick<EngineClient, 'models' | 'decodePng' | 'info'>;
+  rooms: RoomRegistry;
+  engine: Pick<EngineClient, 'info' | 'models' | 'decodePng'>;
 }
 
-async function load(deps: BookmarksApiDeps, id: string) {
-  const { db } = deps.database;
-  const [row] = await db.select().from(schema.bookmarks).where(eq(schema.bookmarks.id, id));
-  if (!row) return undefined;
-  // real[] comes back as float4 text: widen each value to the float32 it is (SPEC O9's values).
-  const b = { ...row, z: row.z.map((v) => Math.fround(v)) };
-  let version: number | null = null;
-  let psi = b.truncation ?? 1;
-  let classLabel = b.classLabel;
-  let ops: { version: number; kind: string; by: string; at: string }[] = [];
-  if (b.roomId) {
-    const rows = await db
-      .select()
-      .from(schema.roomOps)
-      .where(and(eq(schema.roomOps.roomId, b.roomId), lte(schema.roomOps.createdAt, b.createdAt)))
-      .orderBy(desc(schema.roomOps.version))
-      .limit(500);
-    const same = (a: number[], c: number[]) => a.length === c.length && a.every((v, i) => Math.fround(v) === Math.fround(c[i]!));
-    const at = rows.find((r) => same((r.op as unknown as StoredOp).state.z, b.z)) ?? rows[0];
-    if (at) {
-      const state = (at.op as unknown as StoredOp).state;
-      version = at.version;
-      psi = b.truncation ?? state.psi;
-      classLabel = b.classLabel ?? state.classLabel;
-      ops = rows
-        .filter((r) => r.version <= at.version)
-        .slice(0, PROVENANCE_OPS)
-        .reverse()
-        .map((r) => ({ version: r.version, kind: (r.op as unknown as StoredOp).kind, by: r.memberId, at: r.createdAt.toISOString() }));
-    }
-  }
-  const model = (await deps.engine.models()).find((m) => m.id === b.modelId);
-  return {
-    bookmark: {
-      id: b.id,
-      name: b.name,
-      tags: [] as string[],
-      z: b.z,
-      classLabel: classLabel ?? null,
-      psi,
-      modelId: b.modelId,
-      weightsHash: model?.weightsHash ?? '',
-      roomId: b.roomId,
-      version,
-      createdBy: b.createdBy ?? '',
-      createdAt: b.createdAt.toISOString(),
-    },
-    provenance: {
-      model: { id: b.modelId, name: model?.name, family: model?.family ?? 'unknown', weightsHash: model?.weightsHash ?? '', steps: model?.steps },
-      backend: deps.engine.info.backend,
-      ops,
-    },
-    loaded: model !== undefined,
+/** `GET /api/bookmarks/:id` answer. */
+export interface BookmarkPermalink {
+  ok: true;
+  bookmark: Bookmark;
+  provenance: {
+    /** The model as this server has it now (`weightsHash`: its current weights). */
+    model: { id: string; name?: string; family: string; weightsHash: string | null; steps?: number; loaded: boolean };
+    /** TF.js backend this server decodes with (wasm, cpu, tensorflow...). */
+    backend: string;
+    /** True when the model's weights here are not the ones the bookmark was saved with. */
+    weightsChanged: boolean;
+    /** The ops that led to the bookmark's state, oldest first (across branches). */
+    ops: ProvenanceOp[];
+    /** True when older ops were left out (more than PROVENANCE_MAX_OPS). */
+    opsTruncated: boolean;
+    /** Where the first room of the chain came from, if not a random z. */
+    origin?: RoomOrigin;
+    /** The bookmark this one is a copy of (a branch copies its source's bookmarks). */
+    copiedFrom?: string;
   };
 }
 
-/** Handles `pathname` if it belongs to this API; false otherwise. */
-export async function handleBookmarksApi(req: IncomingMessage, res: ServerResponse, pathname: string, deps: BookmarksApiDeps): Promise<boolean> {
-  if (!pathname.startsWith(`${BOOKMARKS_API}/`)) return false;
-  const [id, action, ...rest] = pathname.slice(BOOKMARKS_API.length + 1).split('/');
-  if (rest.length > 0 || (action !== undefined && action !== 'image.png')) return false;
+function notFound(res: ServerResponse): void {
+  sendJson(res, 404, { ok: false, error: 'not-found' });
+}
+
+/** The original bookmark a copy was made from (or the bookmark itself). */
+async function original(rooms: RoomRegistry, b: StoredBookmark): Promise<StoredBookmark> {
+  let at = b;
+  for (let hops = 0; at.copiedFrom && hops < MAX_COPY_HOPS; hops++) {
+    const source = await rooms.store.getBookmark(at.copiedFrom);
+    if (!source) break;
+    at = source;
+  }
+  return at;
+}
+
+function weightsChanged(b: Bookmark, model: ModelSummary | undefined): boolean {
+  return (b.weightsHash ?? null) !== (model?.weightsHash ?? null);
+}
+
+/** Handles `path` if it belongs to the bookmarks API; false otherwise. */
+export async function handleBookmarksApi(req: IncomingMessage, res: ServerResponse, path: string, deps: BookmarksApiDeps): Promise<boolean> {
+  const m = ROUTE.exec(path);
+  if (!m) return path === BOOKMARKS_API || path.startsWith(`${BOOKMARKS_API}/`) ? (notFound(res), true) : false;
   if (req.method !== 'GET' && req.method !== 'HEAD') return (methodNotAllowed(res, 'GET, HEAD'), true);
-  const found = id && UUID.test(id) ? await load(deps, id) : undefined;
-  if (!found) return (sendJson(res, 404, { ok: false, error: 'no such bookmark' }), true);
-  const { loaded, ...body } = found;
-  if (action === undefined) {
-    sendJson(res, 200, { ok: true, ...body });
+  const id = BookmarkIdSchema.safeParse(decodeURIComponent(m[1]!));
+  const stored = id.success ? await deps.rooms.store.getBookmark(id.data) : undefined;
+  if (!stored) return (notFound(res), true);
+  const bookmark = publicBookmark(stored);
+  const model = (await deps.engine.models()).find((x) => x.id === bookmark.modelId);
+  const changed = weightsChanged(bookmark, model);
+  res.setHeader(WEIGHTS_CHANGED_HEADER, String(changed));
+
+  if (m[2]) {
+    if (!model) {
+      sendJson(res, 409, { ok: false, error: 'model-unavailable', message: `model ${bookmark.modelId} is not loaded on this server` });
+      return true;
+    }
+    const frame = await engineRenderer(deps.engine)(bookmark.modelId, Float32Array.from(bookmark.z), bookmark.psi, bookmark.classLabel);
+    const png = Buffer.from(frame.data as Uint8Array);
+    res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store', 'content-length': png.length });
+    res.end(req.method === 'HEAD' ? undefined : png);
     return true;
   }
-  if (!loaded) return (sendJson(res, 404, { ok: false, error: `model ${body.bookmark.modelId} is not loaded` }), true);
-  const { bookmark } = body;
-  const frame = await engineRenderer(deps.engine)(bookmark.modelId, Float32Array.from(bookmark.z), bookmark.psi, bookmark.classLabel);
-  const png = Buffer.from(frame.data as Uint8Array);
-  res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'public, max-age=3600', 'content-length': png.length });
-  res.end(req.method === 'HEAD' ? undefined : png);
+
+  const origin = await original(deps.rooms, stored);
+  const chain = origin.roomId
+    ? await deps.rooms.store.provenance(origin.roomId, origin.version, PROVENANCE_MAX_OPS)
+    : { ops: [], truncated: false };
+  const row = model ? undefined : await deps.rooms.store.modelRow(bookmark.modelId);
+  const body: BookmarkPermalink = {
+    ok: true,
+    bookmark,
+    provenance: {
+      model: model
+        ? {
+            id: model.id,
+            ...(model.name ? { name: model.name } : {}),
+            family: model.family,
+            weightsHash: model.weightsHash ?? null,
+            ...(model.steps !== undefined ? { steps: model.steps } : {}),
+            loaded: true,
+          }
+        : { id: bookmark.modelId, ...(row ? { name: row.name } : {}), family: row?.family ?? 'unknown', weightsHash: null, loaded: false },
+      backend: deps.engine.info.backend,
+      weightsChanged: changed,
+      ops: chain.ops,
+      opsTruncated: chain.truncated,
+      ...('origin' in chain && chain.origin ? { origin: chain.origin } : {}),
+      ...(stored.copiedFrom ? { copiedFrom: stored.copiedFrom } : {}),
+    },
+  };
+  sendJson(res, 200, body);
   return true;
 }

@@ -111,7 +111,8 @@ function limitRate(socket: RealtimeSocket, limits: RealtimeLimits): void {
     pointer: createTokenBucket(RATE_LIMITS.pointer),
   };
   socket.use(([event, ...args], next) => {
-    const bucket = event === 'presence:pointer' ? buckets.pointer : event === 'room:create' ? buckets.create : buckets.request;
+    // A branch creates a room too (SPEC O15).
+    const bucket = event === 'presence:pointer' ? buckets.pointer : event === 'room:create' || event === 'room:branch' ? buckets.create : buckets.request;
     if (bucket.take()) {
       next();
       return;

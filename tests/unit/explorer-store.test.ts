@@ -34,6 +34,17 @@ function snapshot(version: number, over: Partial<RoomSnapshot> = {}): RoomSnapsh
 
 const state = (version: number) => ({ version, z: [version, version], psi: 1, classLabel: null, weights: {} });
 
+const BOOKMARK_FIELDS = {
+  tags: [],
+  classLabel: null,
+  psi: 1,
+  modelId: 'm',
+  weightsHash: null,
+  roomId: 'r',
+  version: 0,
+  createdAt: '2026-12-03T00:00:00.000Z',
+} as const;
+
 describe('room reducers', () => {
   it('latent state only moves forward, whatever order states and snapshots arrive in (O1, R1)', () => {
     fc.assert(
@@ -56,7 +67,7 @@ describe('room reducers', () => {
 
   it('a snapshot is authoritative for members and bookmarks even when its latent state is older', () => {
     const room = applyLatentState(applySnapshot(undefined, snapshot(3)), state(5))!;
-    const b = { id: 'b1', name: 'seven', z: [1, 2], createdBy: 'm_a' };
+    const b = { ...BOOKMARK_FIELDS, tags: [], id: 'b1', name: 'seven', z: [1, 2], createdBy: 'm_a' };
     const next = applySnapshot(room, snapshot(4, { bookmarks: [b], members: [] }));
     expect(next.version).toBe(5);
     expect(next.bookmarks).toEqual([b]);
@@ -70,7 +81,7 @@ describe('explorer store', () => {
     const sent: LatentOp[] = [];
     const port: RealtimePort = {
       sendOp: (op) => (sent.push(op), answer(op)),
-      saveBookmark: async (name) => ({ ok: true, data: { id: 'b1', name, z: [0, 0], createdBy: 'm_a' } }),
+      saveBookmark: async (name) => ({ ok: true, data: { ...BOOKMARK_FIELDS, tags: [], id: 'b1', name, z: [0, 0], createdBy: 'm_a' } }),
       sendPointer: () => {},
       revoke: async () => ({ ok: false, error: 'forbidden' }),
     };
