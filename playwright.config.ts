@@ -3,9 +3,10 @@
  * picks itself, with a fresh embedded database, driven by Debian's Chromium. Never a browser
  * that Playwright downloads.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from '@playwright/test';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -21,6 +22,13 @@ if (!existsSync(CHROMIUM_PATH)) {
 // The config is loaded again in every worker; the runner's first load picks the data dir and
 // the workers inherit it through the environment.
 process.env.LATENTROOM_E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'latentroom-e2e-'));
+// The server's MODEL_DIR: a temporary copy of the shipped models, so a training job started by a
+// test writes its model there and never into the repository's models/pretrained.
+process.env.LATENTROOM_E2E_MODEL_DIR ??= (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'latentroom-e2e-models-'));
+  cpSync(fileURLToPath(new URL('./models/pretrained', import.meta.url)), dir, { recursive: true });
+  return dir;
+})();
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -60,6 +68,7 @@ export default defineConfig({
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: process.env.LATENTROOM_E2E_DATA_DIR,
+      MODEL_DIR: process.env.LATENTROOM_E2E_MODEL_DIR,
       DATABASE_URL: '',
     },
     reuseExistingServer: false,

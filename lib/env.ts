@@ -86,6 +86,11 @@ const EnvSchema = z.object({
   TEST_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/test'),
   /** Tests: the Redis server the cluster tests and bench:cluster use (each run under its own key prefix). */
   TEST_REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /**
+   * Tests: how many times tests/integration/durability-kill.test.ts kills the server with
+   * SIGKILL, per database. The default keeps the test to a few minutes; the issue's full run is 200.
+   */
+  DURABILITY_KILLS: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Tests: `1` turns "service unreachable, skipped" into a failure (CI sets it). */
   REQUIRE_SERVICES: z
     .enum(['', '0', '1', 'false', 'true'])

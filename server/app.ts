@@ -8,9 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { HEALTH_PATH } from '../lib/protocol/health';
 import { APP_VERSION } from '../lib/version';
 import type { Database } from './db/open-database';
+import type { DirectionsService } from './directions/service';
+import { handleBookmarksApi } from './http/bookmarks';
 import { collectHealth } from './http/health';
 import { sendJson } from './http/respond';
+import { handleDirectionsApi } from './http/directions';
 import { handleImportApi } from './http/import';
+import { createModelsApi } from './http/models';
+import type { PointsService } from './points/service';
+import { handleRoomsApi } from './http/rooms';
 import { handleTrainingApi, type TrainingEvents } from './http/training';
 import type { ImportService } from './import/service';
 import type { EngineClient } from './inference/engine-protocol';
@@ -30,6 +36,16 @@ export interface StartServerOptions {
   training?: { jobs: JobManager; events: TrainingEvents };
   /** Model import: serves /api/models/import. Omitted: that API answers 404. */
   imports?: ImportService;
+  /**
+   * Direction discovery: serves /api/models/:id/directions* and /api/direction-jobs*, and the
+   * rooms' `direction:*` events. Omitted: that API answers 404 and rooms refuse those events.
+   */
+  directions?: DirectionsService;
+  /**
+   * The models API (/api/models, cards, point clouds, latent images): where the cards live and
+   * the point-cloud service. Omitted: /api/models answers from the engine alone, without cards or points.
+   */
+  models?: { modelDir: string; points?: PointsService };
   logger?: Logger;
   /** Rate limits, payload cap, allowed origins; unset fields take DEFAULT_REALTIME_LIMITS. */
   limits?: Partial<RealtimeLimits>;
@@ -62,6 +78,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const healthDeps = { engine: opts.engine, database: opts.database, logger, version: APP_VERSION };
+  const modelsApi = createModelsApi({
+    engine: opts.engine,
+    logger,
+    ...(opts.models ? { modelDir: opts.models.modelDir } : {}),
+    ...(opts.models?.points ? { points: opts.models.points } : {}),
+  });
 
   // Set once Next.js is prepared; requests that come earlier wait for it.
   let web: Promise<{ handle: Handler; close(): Promise<void> } | undefined> = Promise.resolve(undefined);
@@ -87,7 +109,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       return;
     }
     if (opts.training && (await handleTrainingApi(req, res, path ?? '/', opts.training.jobs, opts.training.events))) return;
+    if (opts.directions && (await handleDirectionsApi(req, res, path ?? '/', opts.directions))) return;
+    if (await handleBookmarksApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
+    if (await handleRoomsApi(req, res, path ?? '/', { rooms, engine: opts.engine })) return;
     if (opts.imports && (await handleImportApi(req, res, path ?? '/', opts.imports))) return;
+    if (await modelsApi(req, res, path ?? '/')) return;
     const app = await web;
     if (app) await app.handle(req, res);
     else sendJson(res, 404, { ok: false, error: 'not-found' });
@@ -97,13 +123,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   httpServer.on('connection', corkWritesPerTick);
 
   // Socket.IO claims /socket.io/ requests and upgrades; everything else falls through to `route`.
-  const { io, rooms } = createRealtimeServer(httpServer, {
+  const { io, rooms, stop: stopRealtime } = createRealtimeServer(httpServer, {
     engine: opts.engine,
     database: opts.database,
     logger,
     version: APP_VERSION,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    ...(opts.directions ? { directions: opts.directions } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -142,6 +169,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     rooms,
     close: () =>
       (closing ??= (async () => {
+        stopRealtime();
         await closeHttp();
         await rooms.settle();
         const app = await web.catch(() => undefined);

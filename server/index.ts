@@ -9,10 +9,12 @@ import { startServer } from './app';
 import { clusterConfig } from './cluster/config';
 import { startClusterNode } from './cluster/start-node';
 import { openDatabase } from './db/open-database';
+import { createDirectionsService } from './directions/service';
 import { createImportService } from './import/service';
 import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
+import { createPointsService } from './points/service';
 import { startTrainingService } from './training/service';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     logger,
     ...(training.evaluations ? { evaluations: training.evaluations } : {}),
   });
+  const directions = createDirectionsService({ database, engine, modelDir: config.MODEL_DIR, backend: config.TF_BACKEND, logger });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
@@ -56,6 +59,11 @@ async function main(): Promise<void> {
     database,
     training,
     imports,
+    directions,
+    models: {
+      modelDir: config.MODEL_DIR,
+      points: createPointsService({ engine, modelDir: config.MODEL_DIR, dataDir: config.DATA_DIR, backend: config.TF_BACKEND, logger }),
+    },
     logger,
     limits: {
       requestsPerSecond: config.RATE_LIMIT_OPS_PER_S,
@@ -80,6 +88,7 @@ async function main(): Promise<void> {
     void (async () => {
       await server.close();
       await node?.close();
+      await directions.close();
       await training.close();
       await engine.close();
       await database.close();

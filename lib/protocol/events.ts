@@ -9,8 +9,17 @@
  */
 import { z } from 'zod';
 import type {
+  DirectionDiscoverRequest,
+  DirectionDiscoverResponse,
+  DirectionFailedBroadcast,
+  DirectionProgressBroadcast,
+  DirectionSteerRequest,
+  DirectionSteerResponse,
+} from './directions';
+import type {
   Bookmark,
   BookmarkSaveRequest,
+  DirectionInfo,
   FrameBroadcast,
   LatentOp,
   LatentOpResponse,
@@ -19,8 +28,11 @@ import type {
   Pointer,
   PointerBroadcast,
   Role,
+  RoomBranchRequest,
   RoomCreateRequest,
   RoomCreateResponse,
+  RoomHistoryRequest,
+  RoomHistoryResponse,
   RoomJoinRequest,
   RoomRevokeRequest,
   RoomRevokeResponse,
@@ -28,7 +40,7 @@ import type {
 } from './rooms';
 
 /** Bumped on any incompatible change to the events below. Checked at hello (H2) and join (J3). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Closed set of errors a client can receive; internal errors are never echoed (rule E1). */
 export const ERROR_CODES = [
@@ -52,7 +64,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * The answer to every acked request.
- * @example { ok: true, data: { protocolVersion: 2, ... } }
+ * @example { ok: true, data: { protocolVersion: 3, ... } }
  * @example { ok: false, error: 'protocol-mismatch', message: 'server speaks protocol 1' }
  */
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message?: string };
@@ -89,14 +101,36 @@ export interface ClientToServerEvents {
   'room:join': (req: RoomJoinRequest, ack: (res: Result<RoomSnapshot>) => void) => void;
   /** Leaves the joined room (J5). */
   'room:leave': (req: Record<string, never>, ack: (res: Result<Record<string, never>>) => void) => void;
+  /**
+   * The room's op log with the state after each op, newest first, for scrubbing (O14). Any member.
+   * @example socket.emit('room:history', { limit: 100 }, (res) => ...)
+   */
+  'room:history': (req: RoomHistoryRequest, ack: (res: Result<RoomHistoryResponse>) => void) => void;
+  /**
+   * A new room starting at this room's state at a past version, with this room's bookmarks (O15).
+   * Editors only; answers the new room's tokens.
+   */
+  'room:branch': (req: RoomBranchRequest, ack: (res: Result<RoomCreateResponse>) => void) => void;
   /** Revokes the room's editor or viewer link and answers its replacement (J6). Editors only. */
   'room:revoke': (req: RoomRevokeRequest, ack: (res: Result<RoomRevokeResponse>) => void) => void;
   /** Applies one op to the room's latent state; answers the version it produced (O1). */
   'latent:op': (op: LatentOp, ack: (res: Result<LatentOpResponse>) => void) => void;
-  /** Saves the room's current z under a name (B1). */
+  /** Saves the room's current state under a name, with tags and an idempotency key (B1–B3). */
   'bookmark:save': (req: BookmarkSaveRequest, ack: (res: Result<Bookmark>) => void) => void;
   /** Fire-and-forget pointer and probe latent (P2). */
   'presence:pointer': (pointer: Pointer) => void;
+  /**
+   * Starts a discovery job on the room's model (editors; D1). Acked at once with its id; the
+   * room hears `direction:progress`, then `direction:added` per direction or `direction:failed`.
+   * @example socket.emit('direction:discover', { method: 'linear-boundary', params: { attribute: 'scale' } }, (res) => ...)
+   */
+  'direction:discover': (req: DirectionDiscoverRequest, ack: (res: Result<DirectionDiscoverResponse>) => void) => void;
+  /**
+   * Steers the room's latent toward a classifier attribute (editors; D7): applied as a `steer`
+   * op, acked with its version like `latent:op`.
+   * @example socket.emit('direction:steer', { attribute: '7' }, (res) => ...)
+   */
+  'direction:steer': (req: DirectionSteerRequest, ack: (res: Result<DirectionSteerResponse>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -114,6 +148,12 @@ export interface ServerToClientEvents {
   frame: (frame: FrameBroadcast) => void;
   /** Another member's pointer, volatile and throttled (P2). */
   'presence:pointer': (pointer: PointerBroadcast) => void;
+  /** Progress of a discovery job this room asked for (D2). */
+  'direction:progress': (progress: DirectionProgressBroadcast) => void;
+  /** A direction was stored for the room's model: every live room of it can use it at once (D3). */
+  'direction:added': (added: { direction: DirectionInfo }) => void;
+  /** A discovery job this room asked for failed (D5). */
+  'direction:failed': (failed: DirectionFailedBroadcast) => void;
 }
 
 /**

@@ -4,6 +4,7 @@
  * Rules (J, O, E, B, F, P, R) are in ./SPEC.md; docs/protocol.md walks through a session.
  */
 import { z } from 'zod';
+import type { DirectionScores } from './directions';
 
 /** Largest latent size any room may use; a room checks vectors against its model's own size. */
 export const MAX_LATENT_DIM = 1024;
@@ -18,6 +19,14 @@ export const MAX_STEP = 100;
 export const UNDO_DEPTH = 100;
 /** Largest class label an op may name; a room checks it against its model's own classes. */
 export const MAX_CLASSES = 1024;
+/** Largest number of gradient steps of one `direction:steer` (./directions.ts). */
+export const MAX_STEER_STEPS = 200;
+/** Tags a bookmark may carry, and the length of each (rule B2). */
+export const MAX_BOOKMARK_TAGS = 8;
+export const MAX_TAG_LENGTH = 24;
+/** Entries `room:history` answers per request: default and largest (rule O14). */
+export const HISTORY_DEFAULT_LIMIT = 100;
+export const HISTORY_MAX_LIMIT = 500;
 /** Presence pointers are relayed at most this often per member (about 30 Hz). */
 export const POINTER_INTERVAL_MS = 33;
 
@@ -27,6 +36,15 @@ export const RoomIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,32}$/, 'invalid r
 export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{22,128}$/, 'invalid token');
 /** Id of a bookmark or direction. */
 export const ItemIdSchema = z.string().min(1).max(64);
+/** A bookmark id: a uuid (random: the permalink is the capability to read that bookmark). */
+export const BookmarkIdSchema = z.uuid('invalid bookmark id');
+/**
+ * A client-made idempotency key (a uuid, or 8 to 64 url-safe characters): a retried request
+ * with the same key in the same room has the first one's effect and answer (rule B3).
+ */
+export const RequestIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'requestId must be 8 to 64 url-safe characters (a uuid is fine)');
+/** A room version (0 is the room's first state). */
+export const VersionSchema = z.number().int().min(0).max(2 ** 31 - 1);
 
 /**
  * A latent vector on the wire: a JSON array of finite numbers (zod rejects NaN and ±Infinity,
@@ -39,10 +57,16 @@ export const RoleSchema = z.enum(['editor', 'viewer']);
 /** `editor` may send ops and save bookmarks; `viewer` only watches (rule E3). */
 export type Role = z.infer<typeof RoleSchema>;
 
-/** `room:create` request. @example { modelId: 'dcgan-mnist-random', name: 'Lab' } */
+/**
+ * `room:create` request. `from: { bookmark }` starts the room at that bookmark's state (z, psi,
+ * class; rule J7) instead of a random z: "open in a new room" on a permalink page.
+ * @example { modelId: 'dcgan-mnist-random', name: 'Lab' }
+ * @example { modelId: 'cgan-mnist', from: { bookmark: '1c6e8a2e-...' } }
+ */
 export const RoomCreateRequestSchema = z.strictObject({
   modelId: z.string().min(1).max(100),
   name: z.string().trim().min(1).max(100).optional(),
+  from: z.strictObject({ bookmark: BookmarkIdSchema }).optional(),
 });
 export type RoomCreateRequest = z.infer<typeof RoomCreateRequestSchema>;
 
@@ -56,7 +80,7 @@ export interface RoomCreateResponse {
   viewerToken: string;
 }
 
-/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 2 } */
+/** `room:join` request. @example { roomId, token, name: 'Ada', protocolVersion: 3 } */
 export const RoomJoinRequestSchema = z.strictObject({
   roomId: RoomIdSchema,
   token: TokenSchema,
@@ -83,12 +107,35 @@ export interface Member {
   role: Role;
 }
 
-/** A named latent point saved in a room (rule B1). */
+/**
+ * A named latent point saved in a room, with its provenance (rules B1, B2): everything needed to
+ * render its image again (z, class, psi, the model and the hash of its weights) and where it came
+ * from (the room and the version it captured; the permalink API lists the ops up to it).
+ * @example { id: '1c6e8a2e-…', name: 'a seven', tags: ['digits'], z: [...], classLabel: null, psi: 1,
+ *   modelId: 'dcgan-mnist', weightsHash: '9f2c…', roomId: 'q3V_x9kLm2Ab', version: 12,
+ *   createdBy: 'Ada', createdAt: '2026-12-03T09:15:02.120Z' }
+ */
 export interface Bookmark {
+  /** A uuid: unguessable, so the permalink `/api/bookmarks/:id` is the capability to read it. */
   id: string;
   name: string;
+  /** 0 to 8 tags, each 1 to 24 characters, trimmed. */
+  tags: string[];
+  /** Float32 values (rule O9). */
   z: number[];
+  classLabel: number | null;
+  psi: number;
+  modelId: string;
+  /** SHA-256 of the model's weights when saved; null for a model without a weights file. */
+  weightsHash: string | null;
+  /** The room it was saved in (null for one made outside a room). */
+  roomId: string | null;
+  /** The room version whose state it captured. */
+  version: number;
+  /** Display name of the member who saved it. */
   createdBy: string;
+  /** ISO 8601. */
+  createdAt: string;
 }
 
 /** The authoritative latent state of a room at one version. */
@@ -114,6 +161,10 @@ export interface DirectionInfo {
   name: string;
   /** How it was found, e.g. `classifier-gradient`, `pca`. */
   method: string;
+  /** What moving along it changes (./directions.ts, SPEC D4); absent for directions stored without. */
+  scores?: DirectionScores;
+  /** When it was stored (ISO 8601). */
+  createdAt?: string;
 }
 
 /**
@@ -186,6 +237,21 @@ export const LatentOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('weight'), direction: ItemIdSchema, weight: step }),
   /** Restore the state before the last op not yet undone. */
   z.strictObject({ kind: z.literal('undo') }),
+  /**
+   * The result of a `direction:steer` (SPEC D7): z replaced by the latent the directions worker
+   * steered toward `attribute` in `steps` gradient steps, applied like `set`. Only the server
+   * makes these; a client's `latent:op` of this kind is refused.
+   */
+  z.strictObject({
+    kind: z.literal('steer'),
+    z: LatentVectorSchema,
+    attribute: z.string().min(1).max(60),
+    steps: z.number().int().min(0).max(MAX_STEER_STEPS),
+  }),
+  /** Re-apply the state the last undo left (rule O12); any other op empties the redo stack. */
+  z.strictObject({ kind: z.literal('redo') }),
+  /** Set the whole state (z, psi, class, weights) to the one the room had at `version` (rule O13). */
+  z.strictObject({ kind: z.literal('revert'), version: VersionSchema }),
 ]);
 export type LatentOp = z.infer<typeof LatentOpSchema>;
 export type LatentOpKind = LatentOp['kind'];
@@ -205,9 +271,62 @@ export interface LatentStateBroadcast extends LatentStateFields {
   kind: LatentOpKind;
 }
 
-/** `bookmark:save` request: names the room's current z. @example { name: 'a seven' } */
-export const BookmarkSaveRequestSchema = z.strictObject({ name: z.string().trim().min(1).max(60) });
-export type BookmarkSaveRequest = z.infer<typeof BookmarkSaveRequestSchema>;
+/** A bookmark tag: trimmed, 1 to 24 characters. */
+export const TagSchema = z.string().trim().min(1, 'a tag must not be empty').max(MAX_TAG_LENGTH, `a tag has at most ${MAX_TAG_LENGTH} characters`);
+/** 0 to 8 distinct tags (duplicates after trimming are dropped). */
+export const TagsSchema = z
+  .array(TagSchema)
+  .max(MAX_BOOKMARK_TAGS, `at most ${MAX_BOOKMARK_TAGS} tags`)
+  .transform((tags) => [...new Set(tags)]);
+
+/**
+ * `bookmark:save` request: names the room's current state (rules B1, B2). `requestId` makes it
+ * idempotent (B3): a retry with the same key returns the same bookmark and creates nothing.
+ * @example { name: 'a seven', tags: ['digits', 'thin'], requestId: '8b0e2f0c-6a1d-4a43-9d1e-5b7f0e1c2d3a' }
+ */
+export const BookmarkSaveRequestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(60),
+  tags: TagsSchema.optional(),
+  requestId: RequestIdSchema.optional(),
+});
+export type BookmarkSaveRequest = z.input<typeof BookmarkSaveRequestSchema>;
+
+/**
+ * `room:history` request (rule O14): entries with versions below `before` (default: all),
+ * newest first, at most `limit`.
+ * @example { limit: 50 } · { before: 120, limit: 100 }
+ */
+export const RoomHistoryRequestSchema = z.strictObject({
+  before: VersionSchema.optional(),
+  limit: z.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT),
+});
+export type RoomHistoryRequest = z.input<typeof RoomHistoryRequestSchema>;
+
+/** One applied op of the log and the state it produced (version 0: kind `create`, the first state). */
+export interface HistoryEntry extends LatentStateFields {
+  kind: LatentOpKind | 'create';
+  /** Member id of the sender (`server` for the first state), as in `latent:state`. */
+  by: string;
+  /** The sender's display name when known. */
+  byName: string | null;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** `room:history` answer, newest first. */
+export interface RoomHistoryResponse {
+  entries: HistoryEntry[];
+}
+
+/**
+ * `room:branch` request (rule O15, editors): a new room of the same model starting at this
+ * room's state at `version`. @example { version: 12, name: 'Lab, the sevens' }
+ */
+export const RoomBranchRequestSchema = z.strictObject({
+  version: VersionSchema,
+  name: z.string().trim().min(1).max(100).optional(),
+});
+export type RoomBranchRequest = z.infer<typeof RoomBranchRequestSchema>;
 
 /** `room:leave` request (no fields). */
 export const EmptyRequestSchema = z.strictObject({});

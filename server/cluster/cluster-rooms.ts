@@ -45,7 +45,7 @@ export interface MemberInfo {
 /** Room requests a non-owner forwards, and how the owner checks and runs them. */
 const FORWARDED_METHODS: Record<ForwardedMethod, (room: Room, memberId: string, args: unknown[]) => Promise<unknown>> = {
   apply: (room, memberId, [op]) => room.apply(LatentOpSchema.parse(op), memberId),
-  saveBookmark: (room, memberId, [name]) => room.saveBookmark(BookmarkSaveRequestSchema.shape.name.parse(name), memberId),
+  saveBookmark: (room, memberId, [req]) => room.saveBookmark(BookmarkSaveRequestSchema.parse(req), memberId),
 };
 
 /** A frame inside an RPC answer (JSON): its PNG as base64. */

@@ -9,7 +9,7 @@
  * method that handlers call on a joined room must be added here and to FORWARDED_METHODS in
  * ./cluster-rooms.ts, or it answers `internal` on a node that does not own the room.
  */
-import type { Bookmark, FrameBroadcast, LatentOp, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
+import type { Bookmark, BookmarkSaveRequest, FrameBroadcast, LatentOp, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
 import type { ModelShape, Room } from '../rooms/room';
 
 export type Forward = (roomId: string, method: ForwardedMethod, memberId: string, args: unknown[]) => Promise<unknown>;
@@ -35,8 +35,8 @@ export class RemoteRoom {
     return this.forward(this.id, 'apply', memberId, [op]) as Promise<number>;
   }
 
-  saveBookmark(name: string, memberId: string): Promise<Bookmark> {
-    return this.forward(this.id, 'saveBookmark', memberId, [name]) as Promise<Bookmark>;
+  saveBookmark(req: BookmarkSaveRequest, memberId: string): Promise<Bookmark> {
+    return this.forward(this.id, 'saveBookmark', memberId, [req]) as Promise<Bookmark>;
   }
 
   /** The owner's snapshot for a member who just joined through this node. */

@@ -8,6 +8,7 @@
  * that writes them, not by the database.
  */
 import {
+  type AnyPgColumn,
   index,
   integer,
   jsonb,
@@ -17,6 +18,7 @@ import {
   real,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -98,7 +100,11 @@ export const rooms = pgTable('rooms', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** A saved latent point, in a room or personal. */
+/**
+ * A saved latent point with its provenance: the state it names (z, class, psi), the model and
+ * the hash of the weights that render it, the room and version it was captured at (the op log
+ * up to that version is how it was reached), who saved it and when.
+ */
 export const bookmarks = pgTable(
   'bookmarks',
   {
@@ -108,13 +114,29 @@ export const bookmarks = pgTable(
       .references(() => models.id, { onDelete: 'cascade' }),
     roomId: text('room_id').references(() => rooms.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
+    /** 0 to 8 short labels. */
+    tags: text('tags').array().notNull().default([]),
     z: real('z').array().notNull(),
     classLabel: integer('class_label'),
-    truncation: real('truncation'),
+    /** Truncation psi the frame was decoded with (frames decode psi · z). */
+    psi: real('psi').notNull().default(1),
+    /** SHA-256 of the model's weights when saved; null for a model without a weights file. */
+    weightsHash: text('weights_hash'),
+    /** The room version whose state this is (0 for a bookmark made outside a room). */
+    version: integer('version').notNull().default(0),
+    /** Display name of the member who saved it. */
     createdBy: text('created_by'),
+    /** The client's idempotency key of `bookmark:save`: a retry with it returns this row. */
+    requestId: text('request_id'),
+    /** The bookmark this one copies (a branch copies its source room's bookmarks). */
+    copiedFrom: uuid('copied_from').references((): AnyPgColumn => bookmarks.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
-  (t) => [index('bookmarks_room_idx').on(t.roomId)],
+  (t) => [
+    index('bookmarks_room_idx').on(t.roomId),
+    // NULLs are distinct in a unique index: bookmarks saved without a key never collide.
+    uniqueIndex('bookmarks_room_request_idx').on(t.roomId, t.requestId),
+  ],
 );
 
 export const roomMembers = pgTable(
@@ -164,6 +186,8 @@ export const roomOps = pgTable(
     /** The room version this op produced. */
     version: integer('version').notNull(),
     memberId: text('member_id').notNull(),
+    /** The member's display name when it sent the op (history and provenance show it). */
+    memberName: text('member_name'),
     op: jsonb('op').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
   },

@@ -13,6 +13,7 @@ import type {
   SocketData,
 } from '../../lib/protocol/events';
 import type { Database } from '../db/open-database';
+import type { DirectionsService } from '../directions/service';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
 import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
@@ -20,6 +21,7 @@ import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
 import type { RenderFrame } from '../rooms/room';
 import { createRoomStore, type RoomStore } from '../rooms/room-store';
+import { createDirectionRealtime } from './handlers/direction.handlers';
 import { registerLatentHandlers } from './handlers/latent.handlers';
 import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
@@ -42,6 +44,8 @@ export interface RealtimeDeps {
   version: string;
   /** Abuse limits; defaults in DEFAULT_REALTIME_LIMITS (the server wires lib/env.ts's values). */
   limits?: Partial<RealtimeLimits>;
+  /** Direction discovery and steering (SPEC D); without it, `direction:*` requests are refused. */
+  directions?: DirectionsService;
   /** Cluster mode (server/cluster/start-node.ts). Absent: one self-contained process. */
   cluster?: RealtimeCluster;
 }
@@ -140,7 +144,8 @@ function limitRate(socket: RealtimeSocket, limits: RealtimeLimits): void {
     pointer: createTokenBucket(RATE_LIMITS.pointer),
   };
   socket.use(([event, ...args], next) => {
-    const bucket = event === 'presence:pointer' ? buckets.pointer : event === 'room:create' ? buckets.create : buckets.request;
+    // A branch creates a room too (SPEC O15).
+    const bucket = event === 'presence:pointer' ? buckets.pointer : event === 'room:create' || event === 'room:branch' ? buckets.create : buckets.request;
     if (bucket.take()) {
       next();
       return;
@@ -155,7 +160,7 @@ export function roomChannel(roomId: string): string {
   return `room:${roomId}`;
 }
 
-export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry } {
+export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): { io: RealtimeServer; rooms: RoomRegistry; stop(): void } {
   const limits: RealtimeLimits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
@@ -217,6 +222,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     sendPointer,
     ...(cluster ? { relayPointer: cluster.relayPointer } : {}),
   };
+  const directions = createDirectionRealtime(ctx, deps.directions);
   io.on('connection', (socket) => {
     deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
     if (!socket.recovered) socket.data.greeted = false;
@@ -224,6 +230,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     registerRoomHandlers(socket, ctx);
     registerLatentHandlers(socket, ctx);
     registerPresenceHandlers(socket, ctx);
+    directions.register(socket);
     limitRate(socket, limits);
     if (socket.recovered) {
       // Packets the client buffered while away arrive right after the reconnect; they wait until
@@ -233,5 +240,5 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     }
     socket.on('disconnect', (reason) => deps.logger.debug(`socket ${socket.id} disconnected: ${reason}`));
   });
-  return { io, rooms };
+  return { io, rooms, stop: () => directions.stop() };
 }

@@ -12,7 +12,8 @@ import type { EngineClient, ModelSummary } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
 import { RequestError } from '../realtime/ack';
 import { Room, type ModelShape, type RenderFrame, type RoomOutbox } from './room';
-import type { RoomStore } from './room-store';
+import type { LatentSnapshot } from './room-state';
+import type { NewBookmark, RoomStore, StoredOp } from './room-store';
 import { hashToken, newRoomId, newToken } from './tokens';
 
 export interface RoomRegistryDeps {
@@ -25,6 +26,22 @@ export interface RoomRegistryDeps {
 }
 
 export type RoomRegistry = ReturnType<typeof createRoomRegistry>;
+
+/** The tokens of a new room (the only time they exist in clear). */
+export interface NewRoomTokens {
+  roomId: string;
+  editorToken: string;
+  viewerToken: string;
+}
+
+/** A room to create from an export (server/rooms/room-export.ts checked it against the model). */
+export interface RoomImport {
+  name: string;
+  modelId: string;
+  /** Versions 0…n; the first row records where it came from. */
+  log: { version: number; memberId: string; memberName: string | null; createdAt: Date; entry: StoredOp }[];
+  bookmarks: Omit<NewBookmark, 'roomId'>[];
+}
 
 export function createRoomRegistry(deps: RoomRegistryDeps) {
   const rooms = new Map<string, Room>();
@@ -64,26 +81,88 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
     return { ...model, imageShape: model.imageShape ?? [1, 1, 1] };
   }
 
+  /** A fresh room id and its two tokens, clear and hashed. */
+  function mint() {
+    const roomId = newRoomId();
+    const editorToken = newToken();
+    const viewerToken = newToken();
+    return {
+      tokens: { roomId, editorToken, viewerToken },
+      hashes: [
+        { hash: hashToken(editorToken), role: 'editor' as const },
+        { hash: hashToken(viewerToken), role: 'viewer' as const },
+      ],
+    };
+  }
+
+  /** The state a bookmark names, as a room's first state (SPEC J7). */
+  async function bookmarkState(bookmarkId: string, model: ModelSummary & ModelShape): Promise<LatentSnapshot> {
+    const b = await deps.store.getBookmark(bookmarkId);
+    if (!b) throw new RequestError('not-found', 'no such bookmark');
+    if (b.modelId !== model.id) throw new RequestError('bad-request', `that bookmark is of model ${b.modelId}, not ${model.id}`);
+    if (b.z.length !== model.latentDim) throw new RequestError('bad-request', `that bookmark has ${b.z.length} values; the model takes ${model.latentDim}`);
+    const classLabel = model.numClasses ? (b.classLabel !== null && b.classLabel < model.numClasses ? b.classLabel : 0) : null;
+    return { z: Float32Array.from(b.z), psi: b.psi, classLabel, weights: {} };
+  }
+
   return {
-    /** Creates a room with a random initial z; returns its tokens (the only time they exist in clear). */
-    async create(modelId: string, name: string | undefined): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
+    /** The rooms' database access, for the read paths of the HTTP API (bookmarks, export). */
+    store: deps.store,
+
+    /** The engine's summary of a loaded model (not-found otherwise). */
+    model: modelShape,
+
+    /**
+     * Creates a room with a random initial z, or at a bookmark's state (`from`, SPEC J7); returns
+     * its tokens (the only time they exist in clear).
+     */
+    async create(modelId: string, name: string | undefined, from?: { bookmark: string }): Promise<NewRoomTokens> {
       const model = await modelShape(modelId);
       await deps.store.ensureModel(model);
-      const roomId = newRoomId();
-      const editorToken = newToken();
-      const viewerToken = newToken();
+      const initial: LatentSnapshot = from
+        ? await bookmarkState(from.bookmark, model)
+        : // A conditional model needs a class from the start: the first one.
+          { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: model.numClasses ? 0 : null, weights: {} };
+      const { tokens, hashes } = mint();
       await deps.store.createRoom({
-        id: roomId,
+        id: tokens.roomId,
         name: name ?? 'Untitled room',
         modelId,
-        // A conditional model needs a class from the start: the first one.
-        initial: { z: seededNormal(randomInt(0, 2 ** 32), model.latentDim), psi: 1, classLabel: model.numClasses ? 0 : null, weights: {} },
-        tokens: [
-          { hash: hashToken(editorToken), role: 'editor' },
-          { hash: hashToken(viewerToken), role: 'viewer' },
-        ],
+        initial,
+        ...(from ? { origin: { bookmark: from.bookmark } } : {}),
+        tokens: hashes,
       });
-      return { roomId, editorToken, viewerToken };
+      return tokens;
+    },
+
+    /**
+     * A new room of the same model whose first state is `room`'s state at `version`, with copies
+     * of its bookmarks; its log's first row records the source room and version (SPEC O15).
+     */
+    async branch(room: Room, version: number, name: string | undefined): Promise<NewRoomTokens> {
+      const state = await room.stateAt(version);
+      const source = await deps.store.roomInfo(room.id);
+      const bookmarks = await deps.store.roomBookmarks(room.id);
+      const { tokens, hashes } = mint();
+      await deps.store.createRoom({
+        id: tokens.roomId,
+        name: name ?? `${source?.name ?? 'Untitled room'} (branch at ${version})`,
+        modelId: room.modelId,
+        initial: state,
+        origin: { room: room.id, version },
+        tokens: hashes,
+        bookmarks: bookmarks.map(({ id, roomId: _roomId, copiedFrom: _copiedFrom, createdAt, ...b }) => ({ ...b, copiedFrom: id, createdAt: new Date(createdAt) })),
+      });
+      return tokens;
+    },
+
+    /** Creates a room from a checked export: its log and bookmarks as they were (SPEC X2). */
+    async importRoom(plan: RoomImport): Promise<NewRoomTokens> {
+      const model = await modelShape(plan.modelId);
+      await deps.store.ensureModel(model);
+      const { tokens, hashes } = mint();
+      await deps.store.createRoom({ id: tokens.roomId, name: plan.name, modelId: plan.modelId, log: plan.log, bookmarks: plan.bookmarks, tokens: hashes });
+      return tokens;
     },
 
     /** The token's id and role in the room; undefined for an unknown room or a dead token. */
@@ -116,7 +195,10 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
           room = new Room(loaded, model, { store: deps.store, outbox: deps.outbox(roomId), renderFrame: deps.renderFrame, logger: deps.logger });
           rooms.set(roomId, room);
         }
-        return { room, member: room.addMember(member.memberId, member.name, member.role) };
+        const added = room.addMember(member.memberId, member.name, member.role);
+        // The member's row (first join, last seen) is a record, not state: a failed write is logged.
+        await deps.store.memberJoined(roomId, member).catch((err: unknown) => deps.logger.warn(`room ${roomId}: could not write member ${member.memberId}`, err));
+        return { room, member: added };
       });
     },
 
@@ -125,6 +207,7 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
       return withLock(roomId, async () => {
         const room = rooms.get(roomId);
         if (!room || !room.removeMember(memberId)) return false;
+        await deps.store.memberLeft(roomId, memberId).catch((err: unknown) => deps.logger.warn(`room ${roomId}: could not write member ${memberId}`, err));
         if (room.members.size === 0) {
           await room.settle();
           rooms.delete(roomId);

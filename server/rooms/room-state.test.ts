@@ -1,14 +1,14 @@
 /**
  * applyOp as a property: any sequence of ops, valid or not, leaves a history whose version counts
  * the applied ops, whose z is finite float32 of the model's length, and which the op log's
- * replay (`advance` over the stored results) reproduces exactly (SPEC O1, O8, O9, R2).
+ * replay (`advance` over the stored results) reproduces exactly (SPEC O1, O8, O9, O12, O13, R2).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFiniteVector } from '../../lib/latent/vector';
 import type { LatentOp } from '../../lib/protocol/rooms';
 import { RequestError } from '../realtime/ack';
-import { advance, applyOp, initialHistory, type LatentHistory, type OpContext } from './room-state';
+import { advance, applyOp, initialHistory, type LatentHistory, type LatentSnapshot, type OpContext } from './room-state';
 import { fromStored, toStored, type StoredState } from './room-store';
 
 const DIM = 6;
@@ -30,6 +30,8 @@ const op: fc.Arbitrary<LatentOp> = fc.oneof(
   fc.record({ kind: fc.constant('class' as const), classLabel: fc.nat({ max: 4 }) }),
   fc.record({ kind: fc.constant('weight' as const), direction: fc.constantFrom('d1', 'd2', 'missing'), weight: fc.double({ min: -100, max: 100, noNaN: true }) }),
   fc.constant({ kind: 'undo' as const }),
+  fc.constant({ kind: 'redo' as const }),
+  fc.record({ kind: fc.constant('revert' as const), version: fc.nat({ max: 45 }) }),
 );
 
 const DIRECTIONS: Record<string, Float32Array> = { d1: Float32Array.from([0, 0, 1, 0, 0, 0]), d2: Float32Array.from([3, 0, 0, 4, 0, 0]) };
@@ -38,7 +40,10 @@ const ctx: OpContext = {
   numClasses: 3,
   bookmark: (id) => (id === 'b1' ? Float32Array.from([1, 2, 3, 4, 5, 6]) : undefined),
   direction: (id) => DIRECTIONS[id],
+  stateAt: () => undefined,
 };
+/** `ctx` whose past states are `states` (by version), as the room's op log would answer. */
+const withPast = (states: readonly LatentSnapshot[]): OpContext => ({ ...ctx, stateAt: (v) => states[v] });
 const start = () => initialHistory({ z: new Float32Array(DIM).fill(0.5), psi: 1, classLabel: 0, weights: {} });
 
 describe('applyOp', () => {
@@ -47,10 +52,11 @@ describe('applyOp', () => {
       fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
         let h: LatentHistory = start();
         let replay: LatentHistory = h;
+        const states: LatentSnapshot[] = [h.current];
         for (const o of ops) {
           let next: LatentHistory;
           try {
-            next = applyOp(h, o, ctx);
+            next = applyOp(h, o, withPast(states));
           } catch (err) {
             expect(err).toBeInstanceOf(RequestError);
             continue; // h is untouched: histories are immutable values
@@ -59,8 +65,14 @@ describe('applyOp', () => {
           expect(next.current.z).toHaveLength(DIM);
           expect(isFiniteVector(next.current.z)).toBe(true);
           expect(Float32Array.from(Array.from(next.current.z))).toEqual(next.current.z);
-          if (o.kind === 'undo') expect(next.current).toEqual(h.undo[h.undo.length - 1]);
-          else expect(next.undo[next.undo.length - 1]).toEqual(h.current);
+          if (o.kind === 'undo') {
+            expect(next.current).toEqual(h.undo[h.undo.length - 1]);
+            expect(next.redo[next.redo.length - 1]).toEqual(h.current);
+          } else expect(next.undo[next.undo.length - 1]).toEqual(h.current);
+          if (o.kind === 'redo') expect(next.current).toEqual(h.redo[h.redo.length - 1]);
+          else if (o.kind !== 'undo') expect(next.redo).toEqual([]);
+          if (o.kind === 'revert') expect(next.current).toEqual(states[o.version]);
+          states.push(next.current);
           // What the op log stores (kind and resulting state, through JSON) replays to the same history.
           replay = advance(replay, o.kind, fromStored(JSON.parse(JSON.stringify(toStored(next.current))) as StoredState));
           expect(next.current.classLabel === null || next.current.classLabel < 3).toBe(true);
@@ -70,6 +82,42 @@ describe('applyOp', () => {
         expect(replay).toEqual(h);
       }),
     );
+  });
+});
+
+describe('redo and revert (SPEC O12, O13)', () => {
+  const seq = (h: LatentHistory, ops: LatentOp[], c: OpContext = ctx) => ops.reduce((x, o) => applyOp(x, o, c), h);
+
+  it('O12: redo walks forward through what undo walked back; a new op empties the redo stack', () => {
+    const ops: LatentOp[] = [{ kind: 'random', seed: 1 }, { kind: 'psi', psi: 0.5 }, { kind: 'weight', direction: 'd1', weight: 2 }];
+    const top = seq(start(), ops);
+    const down = seq(top, [{ kind: 'undo' }, { kind: 'undo' }, { kind: 'undo' }]);
+    expect(down.current).toEqual(start().current);
+    expect(() => applyOp(top, { kind: 'redo' }, ctx)).toThrow('nothing to redo');
+    const up = seq(down, [{ kind: 'redo' }, { kind: 'redo' }, { kind: 'redo' }]);
+    expect(up.current).toEqual(top.current);
+    expect(up.version).toBe(top.version + 6);
+    // After one undo and a new op, there is nothing to redo, and undo goes back through the new op.
+    const branched = seq(top, [{ kind: 'undo' }, { kind: 'class', classLabel: 1 }]);
+    expect(() => applyOp(branched, { kind: 'redo' }, ctx)).toThrow(RequestError);
+    expect(applyOp(branched, { kind: 'undo' }, ctx).current).toEqual(seq(top, [{ kind: 'undo' }]).current);
+  });
+
+  it('O13: revert sets the whole state of a past version as a new version, and undo takes it back', () => {
+    const states: LatentSnapshot[] = [];
+    let h = start();
+    states.push(h.current);
+    for (const o of [{ kind: 'weight', direction: 'd2', weight: 1 }, { kind: 'psi', psi: 0.25 }, { kind: 'class', classLabel: 2 }, { kind: 'random', seed: 9 }] as LatentOp[]) {
+      h = applyOp(h, o, ctx);
+      states.push(h.current);
+    }
+    const reverted = applyOp(h, { kind: 'revert', version: 2 }, withPast(states));
+    expect(reverted.version).toBe(5);
+    expect(reverted.current).toEqual(states[2]);
+    expect(reverted.current).toMatchObject({ psi: 0.25, classLabel: 0, weights: { d2: 1 } });
+    expect(applyOp(reverted, { kind: 'undo' }, ctx).current).toEqual(h.current);
+    expect(() => applyOp(h, { kind: 'revert', version: 5 }, withPast(states))).toThrow(/no version 5/);
+    expect(() => applyOp(h, { kind: 'revert', version: 3 }, ctx)).toThrow(/not in the op log/);
   });
 });
 

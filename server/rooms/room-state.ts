@@ -24,6 +24,8 @@ export interface LatentHistory {
   current: LatentSnapshot;
   /** States to go back to, newest last, at most UNDO_DEPTH. */
   undo: readonly LatentSnapshot[];
+  /** States undone, to re-apply (SPEC O12), newest last, at most UNDO_DEPTH. */
+  redo: readonly LatentSnapshot[];
 }
 
 /** What an op may refer to besides inline vectors. */
@@ -33,24 +35,44 @@ export interface OpContext {
   numClasses: number | null;
   bookmark(id: string): Float32Array | undefined;
   direction(id: string): Float32Array | undefined;
+  /**
+   * The room's state at a past version (SPEC O13), for `revert`. Synchronous: the room loads
+   * it from the op log before it applies the op (in arrival order).
+   */
+  stateAt(version: number): LatentSnapshot | undefined;
 }
 
 export function initialHistory(current: LatentSnapshot, version = 0): LatentHistory {
-  return { version, current, undo: [] };
+  return { version, current, undo: [], redo: [] };
+}
+
+/** `stack` with `state` on top, keeping the newest UNDO_DEPTH. */
+function push(stack: readonly LatentSnapshot[], state: LatentSnapshot): LatentSnapshot[] {
+  const next = [...stack, state];
+  if (next.length > UNDO_DEPTH) next.shift();
+  return next;
 }
 
 /**
  * Moves a history one version forward to `next`, produced by an op of `kind`: an undo pops the
- * stack, anything else pushes the state it replaces. Used for live ops and for replaying the log.
+ * undo stack and pushes the state it leaves onto the redo stack, a redo does the reverse, and any
+ * other op (revert included) pushes the state it replaces and empties the redo stack. Used for
+ * live ops and for replaying the log.
  */
 export function advance(history: LatentHistory, kind: LatentOpKind, next: LatentSnapshot): LatentHistory {
   let undo: LatentSnapshot[];
-  if (kind === 'undo') undo = history.undo.slice(0, -1);
-  else {
-    undo = [...history.undo, history.current];
-    if (undo.length > UNDO_DEPTH) undo.shift();
+  let redo: LatentSnapshot[];
+  if (kind === 'undo') {
+    undo = history.undo.slice(0, -1);
+    redo = push(history.redo, history.current);
+  } else if (kind === 'redo') {
+    undo = push(history.undo, history.current);
+    redo = history.redo.slice(0, -1);
+  } else {
+    undo = push(history.undo, history.current);
+    redo = [];
   }
-  return { version: history.version + 1, current: next, undo };
+  return { version: history.version + 1, current: next, undo, redo };
 }
 
 function badRequest(message: string): never {
@@ -110,6 +132,7 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
   let next: LatentSnapshot;
   switch (op.kind) {
     case 'set':
+    case 'steer': // a steer's z was computed by the directions worker; it lands like a set (D7)
       next = withZ(history, checkedVector(op.z, ctx.latentDim, 'z'));
       break;
     case 'nudge': {
@@ -157,6 +180,19 @@ export function applyOp(history: LatentHistory, op: LatentOp, ctx: OpContext): L
       const previous = history.undo[history.undo.length - 1];
       if (!previous) badRequest('nothing to undo');
       next = previous;
+      break;
+    }
+    case 'redo': {
+      const undone = history.redo[history.redo.length - 1];
+      if (!undone) badRequest('nothing to redo');
+      next = undone;
+      break;
+    }
+    case 'revert': {
+      if (op.version > history.version) badRequest(`no version ${op.version}: the room is at version ${history.version}`);
+      const past = ctx.stateAt(op.version);
+      if (!past) throw new RequestError('not-found', `version ${op.version} is not in the op log`);
+      next = past;
       break;
     }
   }

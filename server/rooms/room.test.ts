@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../lib/latent/random';
 import type { FrameBroadcast, LatentOp, LatentStateBroadcast } from '../../lib/protocol/rooms';
 import { silentLogger } from '../logger';
-import { Room } from './room';
+import { RECENT_STATES, Room } from './room';
 import { CHECKPOINT_EVERY, type LoadedRoom, type RoomStore, type StoredOp } from './room-store';
 
 function setup() {
@@ -141,7 +141,16 @@ describe('Room reload from a checkpoint', () => {
     const OPS = CHECKPOINT_EVERY * 2 + 40;
     for (let i = 0; i < OPS; i++) {
       const r = rand();
-      const op: LatentOp = r < 0.5 ? { kind: 'random', seed: i } : r < 0.7 ? { kind: 'psi', psi: rand() } : { kind: 'undo' };
+      const op: LatentOp =
+        r < 0.45
+          ? { kind: 'random', seed: i }
+          : r < 0.6
+            ? { kind: 'psi', psi: rand() }
+            : r < 0.8
+              ? { kind: 'undo' }
+              : r < 0.95
+                ? { kind: 'redo' }
+                : { kind: 'revert', version: Math.max(0, live.version - 1 - Math.floor(rand() * 50)) };
       await tryApply(live, op).catch(() => undefined); // undo on an empty stack is refused
     }
     const version = live.version;
@@ -151,7 +160,15 @@ describe('Room reload from a checkpoint', () => {
     expect(tail[0]?.entry.undo).toBeDefined();
     const reloaded = new Room(loaded(tail), shape, deps);
     expect(reloaded.snapshot('x', 'viewer')).toEqual(live.snapshot('x', 'viewer'));
-    // Undo all the way down on both: the same states, and the same moment of "nothing to undo".
+    // Redo all the way up, then undo all the way down on both: the same states, and the same
+    // moment of "nothing to redo" and "nothing to undo".
+    for (;;) {
+      const a = await tryApply(live, { kind: 'redo' }).then(() => 'ok', (e: Error) => e.message);
+      const b = await tryApply(reloaded, { kind: 'redo' }).then(() => 'ok', (e: Error) => e.message);
+      expect(b).toBe(a);
+      expect(reloaded.snapshot('x', 'viewer')).toEqual(live.snapshot('x', 'viewer'));
+      if (a !== 'ok') break;
+    }
     for (;;) {
       const a = await tryApply(live, { kind: 'undo' }).then(() => 'ok', (e: Error) => e.message);
       const b = await tryApply(reloaded, { kind: 'undo' }).then(() => 'ok', (e: Error) => e.message);
@@ -160,5 +177,52 @@ describe('Room reload from a checkpoint', () => {
       if (a !== 'ok') break;
     }
     await Promise.all([live.settle(), reloaded.settle()]);
+  });
+});
+
+describe('Room revert', () => {
+  it('O1, O13: a revert that reads an old state from the op log keeps arrival order: ops sent meanwhile apply after it', async () => {
+    const rows: { version: number; entry: StoredOp }[] = [
+      { version: 0, entry: { kind: 'create', state: { z: [0, 0, 0], psi: 1, classLabel: null } } },
+    ];
+    let releaseRead: (() => void) | undefined;
+    const store = {
+      appendOps: async (_id: string, entries: { version: number; entry: StoredOp }[]) => {
+        for (const e of entries) rows.push({ version: e.version, entry: JSON.parse(JSON.stringify(e.entry)) as StoredOp });
+      },
+      // The op log read waits until the test lets it go.
+      stateAt: async (_id: string, version: number) => {
+        await new Promise<void>((r) => (releaseRead = r));
+        return rows.find((r) => r.version === version)?.entry.state;
+      },
+      saveSnapshot: async () => undefined,
+    } as unknown as RoomStore;
+    const states: LatentStateBroadcast[] = [];
+    const room = new Room({ id: 'r', modelId: 'm', log: rows.slice(), bookmarks: [], directions: [] }, { latentDim: 3, imageShape: [1, 1, 1] }, {
+      store,
+      outbox: { state: (s) => states.push(s), frame: () => undefined, bookmark: () => undefined },
+      renderFrame: async () => ({ width: 1, height: 1, channels: 1, format: 'png' as const, data: new Uint8Array(1) }),
+      logger: silentLogger,
+    });
+    await room.apply({ kind: 'set', z: [1, 1, 1] }, 'a');
+    // Push version 1 out of the recent states, so that reverting to it reads the op log.
+    for (let i = 0; i < RECENT_STATES; i++) await room.apply({ kind: 'psi', psi: (i % 2) / 2 }, 'a');
+    const top = room.version;
+    const revert = room.apply({ kind: 'revert', version: 1 }, 'a');
+    const after = room.apply({ kind: 'set', z: [7, 7, 7] }, 'b');
+    await new Promise((r) => setImmediate(r));
+    expect(room.version).toBe(top); // both wait for the read
+    releaseRead?.();
+    expect(await revert).toBe(top + 1);
+    expect(await after).toBe(top + 2);
+    expect(states.slice(-2).map((s) => [s.version, s.kind, s.z])).toEqual([
+      [top + 1, 'revert', [1, 1, 1]],
+      [top + 2, 'set', [7, 7, 7]],
+    ]);
+    expect(states.at(-2)?.psi).toBe(1);
+    // A version the room never had is refused and changes nothing.
+    await expect((async () => room.apply({ kind: 'revert', version: top + 5 }, 'a'))()).rejects.toThrow(/no version/);
+    expect(room.version).toBe(top + 2);
+    await room.settle();
   });
 });

@@ -3,10 +3,18 @@
  * (the service's job manager, or a test) never runs a tensor op.
  */
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { TrainEvent } from './runner';
 import type { WorkerMessage, WorkerStart } from './worker-protocol';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+/**
+ * A training job is batch work on the cores the rooms share: at nice 10 it takes what the
+ * realtime thread and the engine worker leave, so a training step never delays an op's ack or a
+ * frame (the evaluation queue runs at the same niceness).
+ */
+export const TRAINING_NICENESS = 10;
 
 export type TerminalEvent = Extract<TrainEvent, { type: 'done' | 'failed' | 'cancelled' }>;
 
@@ -29,6 +37,13 @@ export function startTrainingProcess(start: WorkerStart, onEvent: (e: TrainEvent
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
+  if (child.pid !== undefined) {
+    try {
+      setPriority(child.pid, TRAINING_NICENESS);
+    } catch {
+      // Not permitted on this host: it runs at normal priority.
+    }
+  }
   let stderrTail = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderrTail = (stderrTail + chunk).slice(-4000);

@@ -1,7 +1,8 @@
 /**
  * Shared set-up of the rooms integration tests: the real server on port 0 over a real engine
- * worker and an embedded database in a temporary directory, real socket.io-clients, and a
- * recorder that waits on events (never on fixed sleeps).
+ * worker and a fresh database (embedded PGlite in a temporary directory by default, or a scratch
+ * PostgreSQL database: ./support/databases.ts), real socket.io-clients, and a recorder that
+ * waits on events (never on fixed sleeps).
  */
 import { join } from 'node:path';
 import { env } from '../../lib/env';
@@ -16,6 +17,7 @@ import { createEngineClient } from '../../server/inference/engine-client';
 import type { EngineClient } from '../../server/inference/engine-protocol';
 import { BUILTIN_RANDOM_DCGAN_ID } from '../../server/inference/model-registry';
 import type { Logger } from '../../server/logger';
+import type { DatabaseFixture } from './support/databases';
 import { makeTempDir } from './support/temp-dir';
 
 export const MODEL = BUILTIN_RANDOM_DCGAN_ID;
@@ -44,9 +46,13 @@ const EVENTS: EventName[] = [
   'bookmark:saved',
   'frame',
   'presence:pointer',
+  'direction:progress',
+  'direction:added',
+  'direction:failed',
 ];
 
 export class Harness {
+  /** Scratch space of the test; the default (PGlite) database lives in it, at `dbDir`. */
   readonly tmp = makeTempDir('rooms');
   engine!: EngineClient;
   database!: Database;
@@ -61,13 +67,24 @@ export class Harness {
     return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   })();
 
+  /** The database's target (a directory or a postgres:// URL), kept across restarts. */
+  private db: { target: string; dispose(): Promise<void> } | undefined;
+
+  /** `fixture`: the database kind to run on (./support/databases.ts); PGlite in `dbDir` by default. */
+  constructor(readonly fixture?: DatabaseFixture) {}
+
   get dbDir(): string {
     return join(this.tmp.dir, 'db');
   }
 
+  get kind(): DatabaseFixture['kind'] {
+    return this.fixture?.kind ?? 'pglite';
+  }
+
   async start(): Promise<void> {
     this.engine ??= await createEngineClient({ backend: env().TF_BACKEND });
-    this.database = await openDatabase(this.dbDir);
+    this.db ??= this.fixture ? await this.fixture.create() : { target: this.dbDir, dispose: async () => undefined };
+    this.database = await openDatabase(this.db.target);
     this.server = await startServer({ port: 0, engine: this.engine, database: this.database, logger: this.logger });
   }
 
@@ -82,6 +99,7 @@ export class Harness {
   async dispose(): Promise<void> {
     if (this.server) await this.stopServer().catch(() => undefined);
     await this.engine?.close();
+    await this.db?.dispose();
     this.tmp.remove();
   }
 

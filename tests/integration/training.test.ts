@@ -8,6 +8,7 @@
  * Models are the real families at a small width (8 filters, batch 16) so that a job takes
  * seconds on the cpu-only machines.
  */
+import { getPriority } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import { readCard } from '../../models/common/checkpoint';
 import { initEngine } from '../../server/inference/engine';
 import { loadTrainedModel } from '../../server/inference/model-registry';
 import type { TrainEvent } from '../../server/training/runner';
-import { startTrainingProcess } from '../../server/training/training-client';
+import { startTrainingProcess, TRAINING_NICENESS } from '../../server/training/training-client';
 import { validateJobSpec } from '../../server/training/jobs';
 import { makeTempDir } from './support/temp-dir';
 
@@ -45,14 +46,16 @@ const SPEC = {
 /** Runs a job to its end in a child process; `onEvent` may kill it. */
 async function run(spec: object, name: string, onEvent?: (e: TrainEvent, kill: () => void) => void, root = tmp.dir) {
   const events: TrainEvent[] = [];
+  let niceness: number | undefined;
   const jobDir = path.join(root, 'jobs', name);
   const modelDir = path.join(tmp.dir, 'models', name);
   const proc = startTrainingProcess({ spec, jobDir, modelDir, backend: 'wasm', fresh: false }, (e) => {
+    if (e.type === 'started' && proc.pid !== undefined) niceness = getPriority(proc.pid);
     events.push(e);
     onEvent?.(e, () => proc.kill());
   });
   const last = await proc.finished;
-  return { events, last, jobDir, modelDir };
+  return { events, last, jobDir, modelDir, niceness };
 }
 
 describe('a training job', () => {
@@ -62,6 +65,8 @@ describe('a training job', () => {
     straight = await run(SPEC, 'straight');
     const { events, last, modelDir } = straight;
     expect(last.type).toBe('done');
+    // Batch work below the rooms: the job runs niced.
+    expect(straight.niceness).toBe(TRAINING_NICENESS);
     expect(events[0]).toMatchObject({ type: 'started', step: 0, totalSteps: 30, resumed: false, backend: 'wasm' });
     expect(events.at(-1)!.type).toBe('done');
     const steps = events.map((e) => ('step' in e ? e.step : -1));

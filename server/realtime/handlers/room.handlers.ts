@@ -1,17 +1,20 @@
 /**
- * The `room:*` and `bookmark:*` domains: create, join, leave, revoke, bookmarks, and membership
- * on disconnect and on a recovered reconnect (SPEC J1–J6, B1, P1, R1).
+ * The `room:*` and `bookmark:*` domains: create, join, leave, revoke, history, branch, bookmarks,
+ * and membership on disconnect and on a recovered reconnect (SPEC J1–J7, O14, O15, B1–B3, P1, R1).
  */
 import { randomBytes } from 'node:crypto';
 import { PROTOCOL_VERSION } from '../../../lib/protocol/events';
 import {
   BookmarkSaveRequestSchema,
   EmptyRequestSchema,
+  RoomBranchRequestSchema,
   RoomCreateRequestSchema,
+  RoomHistoryRequestSchema,
   RoomJoinRequestSchema,
   RoomRevokeRequestSchema,
   type Bookmark,
   type RoomCreateResponse,
+  type RoomHistoryResponse,
   type RoomRevokeResponse,
   type RoomSnapshot,
 } from '../../../lib/protocol/rooms';
@@ -41,7 +44,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
 
   socket.on(
     'room:create',
-    handleRequest('room:create', RoomCreateRequestSchema, logger, (req): Promise<RoomCreateResponse> => ctx.rooms.create(req.modelId, req.name)),
+    handleRequest('room:create', RoomCreateRequestSchema, logger, (req): Promise<RoomCreateResponse> => ctx.rooms.create(req.modelId, req.name, req.from)),
   );
 
   socket.on(
@@ -99,10 +102,26 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
   );
 
   socket.on(
+    'room:history',
+    handleRequest('room:history', RoomHistoryRequestSchema, logger, async (req): Promise<RoomHistoryResponse> => {
+      const { room } = joinedRoom(socket, ctx, 'member');
+      return { entries: await room.readHistory(req) };
+    }),
+  );
+
+  socket.on(
+    'room:branch',
+    handleRequest('room:branch', RoomBranchRequestSchema, logger, (req): Promise<RoomCreateResponse> => {
+      const { room } = joinedRoom(socket, ctx, 'editor');
+      return ctx.rooms.branch(room, req.version, req.name);
+    }),
+  );
+
+  socket.on(
     'bookmark:save',
     handleRequest('bookmark:save', BookmarkSaveRequestSchema, logger, (req): Promise<Bookmark> => {
       const { room, memberId } = joinedRoom(socket, ctx, 'editor');
-      return room.saveBookmark(req.name, memberId);
+      return room.saveBookmark(req, memberId);
     }),
   );
 
