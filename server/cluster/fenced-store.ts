@@ -1,7 +1,7 @@
 /**
- * The op log, fenced for cluster mode: a node writes a room's ops only while it holds the room's
- * lease. Two fences, because a lease can end without its holder knowing yet (a pause longer than
- * the ttl, or a broken lease after this node's Redis subscription dropped):
+ * The room store, fenced for cluster mode: a node writes a room's rows only while it holds the
+ * room's lease. Two fences, because a lease can end without its holder knowing yet (a pause longer
+ * than the ttl, or a broken lease after this node's Redis subscription dropped):
  *
  * 1. before each write, the lease is checked in Redis (one GET); a node that lost it stops;
  * 2. the op log's primary key is (room, version): if a stale owner and a new one still race, the
@@ -9,6 +9,9 @@
  *
  * Either way the write throws (the room refuses those ops: nothing is acked, SPEC R2) and the
  * room is reported lost, so this node drops it and forwards its members' requests to the owner.
+ *
+ * Every method of RoomStore is listed in STORE_ACCESS (the compiler refuses a store method that
+ * is not), so a write added to the store is fenced, or said not to need it, on purpose (SPEC C9).
  */
 import type { RoomStore } from '../rooms/room-store';
 import type { RoomLeases } from './leases';
@@ -17,6 +20,39 @@ import type { RoomLeases } from './leases';
 const UNIQUE_VIOLATION = '23505';
 
 export class FencedError extends Error {}
+
+/**
+ * How cluster mode treats each store method:
+ * - `read`: reads; any node.
+ * - `fenced`: writes to a room that its owner alone may make (they follow the owner's in-memory
+ *   state): only while this node holds the room's lease.
+ * - `any-node`: writes that no owner's state depends on, made by whichever node serves the
+ *   request: a new room (create, a branch, from a bookmark, an import: nobody owns it yet), a
+ *   model row (idempotent), a token rotation (tokens are read from the database at every join,
+ *   and the revoking node tells the others which sockets to close).
+ */
+export const STORE_ACCESS = {
+  ensureModel: 'any-node',
+  createRoom: 'any-node',
+  roomInfo: 'read',
+  exportSnapshot: 'read',
+  modelRow: 'read',
+  findToken: 'read',
+  isTokenLive: 'read',
+  rotateToken: 'any-node',
+  loadRoom: 'read',
+  appendOps: 'fenced',
+  saveSnapshot: 'fenced',
+  insertBookmark: 'fenced',
+  findBookmarkByRequest: 'read',
+  getBookmark: 'read',
+  roomBookmarks: 'read',
+  stateAt: 'read',
+  history: 'read',
+  provenance: 'read',
+  memberJoined: 'fenced',
+  memberLeft: 'fenced',
+} as const satisfies Record<keyof RoomStore, 'read' | 'fenced' | 'any-node'>;
 
 function isUniqueViolation(err: unknown): boolean {
   for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
@@ -34,6 +70,7 @@ export function fenceRoomStore(store: RoomStore, leases: Pick<RoomLeases, 'check
     try {
       return await write();
     } catch (err) {
+      // A bookmark retried with its requestId is not a conflict: the store answers the first one.
       if (isUniqueViolation(err)) {
         lost(roomId);
         throw new FencedError(`room ${roomId}: another node wrote this version first`, { cause: err });
@@ -41,9 +78,13 @@ export function fenceRoomStore(store: RoomStore, leases: Pick<RoomLeases, 'check
       throw err;
     }
   }
-  return {
-    ...store,
+  // One entry per `fenced` method of STORE_ACCESS: the room each write is for.
+  const writes: { [K in keyof RoomStore as (typeof STORE_ACCESS)[K] extends 'fenced' ? K : never]: RoomStore[K] } = {
     appendOps: (roomId, entries) => fenced(roomId, () => store.appendOps(roomId, entries)),
+    saveSnapshot: (roomId, version, state) => fenced(roomId, () => store.saveSnapshot(roomId, version, state)),
     insertBookmark: (b) => fenced(b.roomId, () => store.insertBookmark(b)),
+    memberJoined: (roomId, m) => fenced(roomId, () => store.memberJoined(roomId, m)),
+    memberLeft: (roomId, memberId) => fenced(roomId, () => store.memberLeft(roomId, memberId)),
   };
+  return { ...store, ...writes };
 }

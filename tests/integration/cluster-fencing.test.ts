@@ -1,5 +1,5 @@
 /**
- * Room leases and the write fence (SPEC C3): real Redis and PostgreSQL, two lease holders in one
+ * Room leases and the write fence (SPEC C3, C9): real Redis and PostgreSQL, two lease holders in one
  * process standing for two nodes. Skipped with the reason when either service is unreachable,
  * failing instead when REQUIRE_SERVICES=1.
  */
@@ -116,6 +116,43 @@ describe.skipIf(!services.ok)('C3: room leases fence op-log writes', () => {
     await expect(stale.appendOps(roomId, [{ version: 1, memberId: 'stale', entry: entry(9) }])).rejects.toBeInstanceOf(FencedError);
     expect(lostHere).toEqual([roomId]);
     expect((await versions(roomId)).map((r) => r.member_id)).toEqual(['server', 'new-owner']);
+  });
+
+  it('C9: without the lease a node writes none of the room\'s other rows either (bookmarks, member rows, the state mirror); creating rooms and rotating tokens need none', async () => {
+    const roomId = await newRoom();
+    expect(await a.acquire(roomId)).toBe(true);
+    const lostHere: string[] = [];
+    const fencedA = fenceRoomStore(store, a, () => undefined);
+    const fencedB = fenceRoomStore(store, b, (id) => lostHere.push(id));
+    const bookmark = { roomId, modelId: 'm', name: 'b', tags: [], z: [1, 2], classLabel: null, psi: 1, weightsHash: null, version: 0, createdBy: 'x', requestId: 'fence-key-01' };
+    const member = { memberId: 'mb', name: 'B', role: 'editor' as const };
+    const rows = async () => ({
+      bookmarks: (await database.rows<{ name: string }>(sql`select name from bookmarks where room_id = ${roomId}`)).map((r) => r.name),
+      members: (await database.rows<{ member_id: string }>(sql`select member_id from room_members where room_id = ${roomId} order by member_id`)).map((r) => r.member_id),
+      version: (await database.rows<{ version: number }>(sql`select version from rooms where id = ${roomId}`))[0]!.version,
+    });
+    const before = await rows();
+
+    await expect(fencedB.insertBookmark(bookmark)).rejects.toBeInstanceOf(FencedError);
+    await expect(fencedB.memberJoined(roomId, member)).rejects.toBeInstanceOf(FencedError);
+    await expect(fencedB.memberLeft(roomId, 'mb')).rejects.toBeInstanceOf(FencedError);
+    await expect(fencedB.saveSnapshot(roomId, 7, { z: [7, 7], psi: 1, classLabel: null })).rejects.toBeInstanceOf(FencedError);
+    expect(lostHere).toEqual([roomId, roomId, roomId, roomId]);
+    expect(await rows()).toEqual(before);
+
+    // The holder writes them; its bookmark retried with the same requestId is the same one (B3).
+    const saved = await fencedA.insertBookmark(bookmark);
+    expect(saved.created).toBe(true);
+    expect(await fencedA.insertBookmark(bookmark)).toEqual({ bookmark: saved.bookmark, created: false });
+    await fencedA.memberJoined(roomId, { memberId: 'ma', name: 'A', role: 'editor' });
+    expect(await rows()).toEqual({ ...before, bookmarks: ['b'], members: ['ma'] });
+
+    // Any node creates rooms (nobody owns them yet) and rotates a room's tokens.
+    const other = `room${randomBytes(5).toString('hex')}`;
+    await fencedB.createRoom({ id: other, name: 'new', modelId: 'm', initial: { z: Float32Array.of(1, 1), psi: 1, classLabel: null, weights: {} }, tokens: [{ hash: randomBytes(32).toString('hex'), role: 'editor' }] });
+    expect((await fencedB.roomInfo(other))?.name).toBe('new');
+    expect((await fencedB.rotateToken(roomId, 'editor', randomBytes(32).toString('hex'))).revoked).toHaveLength(1);
+    expect(lostHere).toHaveLength(4);
   });
 
   it('a released lease is free at once; an expired one after its ttl', async () => {
