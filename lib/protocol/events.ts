@@ -169,6 +169,8 @@ export interface InterServerEvents {
   'cluster:owner': (roomId: string, nodeId: string) => void;
   /** Tokens revoked in a room (J6): each node disconnects its sockets that joined with them. */
   'cluster:revoked': (roomId: string, tokenIds: string[]) => void;
+  /** A direction one node's service stored (D3): each node adds it to the rooms of the model it owns (C8). */
+  'cluster:direction': (modelId: string, direction: DirectionInfo & { vector: number[] }) => void;
 }
 
 /** Per-socket data kept by the server (restored with the socket by connection-state recovery). */

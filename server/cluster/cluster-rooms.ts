@@ -6,28 +6,43 @@
  *   database. Held by another node: the join goes to that node, which adds the member and
  *   answers the snapshot. Held by a node that is gone: its lease is broken and this node takes
  *   the room over.
- * - requests on a joined room (FORWARDED_METHODS) from a member on a non-owner node go to the
- *   owner; its answer (or its RequestError code) becomes the ack. Ops from one node arrive at the
- *   owner in the order they were sent (one pub/sub channel) and are applied in arrival order.
- * - broadcasts: latent:state, bookmark:saved and member events go through the Socket.IO adapter
- *   (Redis Streams) like any room broadcast; frames and pointers, which are delivered
- *   newest-wins per socket, are relayed to the other nodes (serverSideEmit) and each node
- *   delivers them to its own sockets.
+ * - requests on a joined room from a member on a non-owner node go to the owner (the owner's
+ *   methods below: ops, bookmark saves, history pages, a branch's state; and the requests other
+ *   domains register through `ownerRequest`, such as a steer); its answer (or its RequestError
+ *   code) becomes the ack. Ops from one node arrive at the owner in the order they were sent
+ *   (one pub/sub channel) and are applied in arrival order.
+ * - broadcasts: latent:state, bookmark:saved, member and direction:* events go through the
+ *   Socket.IO adapter (Redis Streams) like any room broadcast; frames and pointers, which are
+ *   delivered newest-wins per socket, are relayed to the other nodes (serverSideEmit) and each
+ *   node delivers them to its own sockets; a direction stored on one node is relayed to the
+ *   others, each adding it to the rooms it owns.
  * - ownership moves: when the owner dies or loses its lease, the next request for the room (a
  *   forwarded op, a join) routes it again; the node that takes it loads it from the database,
  *   adds its own members, sends them a fresh `room:snapshot`, and announces itself so other
  *   nodes move their members to it.
  */
+import type { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../../lib/protocol/events';
-import { BookmarkSaveRequestSchema, LatentOpSchema, type FrameBroadcast, type Member, type PointerBroadcast, type Role, type RoomSnapshot } from '../../lib/protocol/rooms';
+import {
+  BookmarkSaveRequestSchema,
+  LatentOpSchema,
+  RoomHistoryRequestSchema,
+  VersionSchema,
+  type FrameBroadcast,
+  type Member,
+  type PointerBroadcast,
+  type Role,
+  type RoomSnapshot,
+} from '../../lib/protocol/rooms';
 import type { Logger } from '../logger';
 import { RequestError } from '../realtime/ack';
-import { roomChannel, type RealtimeServer, type RealtimeSocket } from '../realtime/create-realtime-server';
+import { roomChannel, type ClusterAttachment, type OwnerRun, type RealtimeServer, type RealtimeSocket } from '../realtime/create-realtime-server';
 import type { RoomRegistry } from '../rooms/registry';
 import type { ModelShape, Room } from '../rooms/room';
+import { toStored } from '../rooms/room-store';
 import type { LeaseOwner, RoomLeases } from './leases';
 import { NodeGoneError, RpcFailed, type NodeRpc, type RpcHandler } from './node-rpc';
-import { RemoteRoom, type ForwardedMethod } from './remote-room';
+import { RemoteRoom } from './remote-room';
 
 /** A forwarded request gives up before the client's own 5 s request timeout (lib/realtime/room-client.ts). */
 export const FORWARD_TIMEOUT_MS = 4_000;
@@ -42,11 +57,39 @@ export interface MemberInfo {
   socketId?: string;
 }
 
-/** Room requests a non-owner forwards, and how the owner checks and runs them. */
-const FORWARDED_METHODS: Record<ForwardedMethod, (room: Room, memberId: string, args: unknown[]) => Promise<unknown>> = {
-  apply: (room, memberId, [op]) => room.apply(LatentOpSchema.parse(op), memberId),
-  saveBookmark: (room, memberId, [req]) => room.saveBookmark(BookmarkSaveRequestSchema.parse(req), memberId),
-};
+/** A room request a non-owner forwards, as the owner runs it. */
+interface OwnerMethod {
+  /**
+   * True: a member's request, refused for a member the owner does not have. False: a read of
+   * what the room's members have been told (history, a past state), which the asking node has
+   * already checked its member may make.
+   */
+  member: boolean;
+  /** How long a forwarded call may take. */
+  timeoutMs: number;
+  /** On the owner. Arguments arrive as JSON and are parsed again; the answer goes back as JSON. */
+  run(room: Room, memberId: string, args: unknown[]): Promise<unknown>;
+}
+
+/** A forwarded argument checked against its schema: the RPC is a boundary too. */
+function parseArg<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new RequestError('bad-request', 'invalid forwarded request');
+  return parsed.data;
+}
+
+/** The Room methods handlers call on a joined room that a RemoteRoom forwards (./remote-room.ts). */
+function roomMethods(): Map<string, OwnerMethod> {
+  const member = (run: OwnerMethod['run']): OwnerMethod => ({ member: true, timeoutMs: FORWARD_TIMEOUT_MS, run });
+  const read = (run: OwnerMethod['run']): OwnerMethod => ({ member: false, timeoutMs: FORWARD_TIMEOUT_MS, run });
+  return new Map([
+    ['apply', member((room, memberId, [op]) => room.apply(parseArg(LatentOpSchema, op), memberId))],
+    ['saveBookmark', member((room, memberId, [req]) => room.saveBookmark(parseArg(BookmarkSaveRequestSchema, req), memberId))],
+    ['readHistory', read((room, _memberId, [opts]) => room.readHistory(parseArg(RoomHistoryRequestSchema, opts)))],
+    // A LatentSnapshot's z is a Float32Array: sent as the op log stores it.
+    ['stateAt', read(async (room, _memberId, [version]) => toStored(await room.stateAt(parseArg(VersionSchema, version))))],
+  ]);
+}
 
 /** A frame inside an RPC answer (JSON): its PNG as base64. */
 interface WireFrame extends Omit<FrameBroadcast, 'data'> {
@@ -87,7 +130,7 @@ async function asRpcResult<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export interface ClusterRooms {
+export interface ClusterRooms extends ClusterAttachment {
   rooms: RoomRegistry;
   /** RPC methods other nodes call on this one. */
   handlers: Record<string, RpcHandler>;
@@ -114,6 +157,7 @@ export function createClusterRooms(opts: {
   const { io, local, leases, rpc, nodeId, logger } = opts;
   const remotes = new Map<string, RemoteRoom>();
   const locks = new Map<string, Promise<void>>();
+  const methods = roomMethods();
 
   /** Join, leave and moves of one room run one at a time on this node. */
   async function withLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
@@ -283,20 +327,27 @@ export function createClusterRooms(opts: {
     });
   }
 
-  /** A RemoteRoom's request, sent to the owner; routed again if the owner is gone or moved. */
-  async function forward(roomId: string, method: ForwardedMethod, memberId: string, args: unknown[]): Promise<unknown> {
+  /**
+   * A room request: run here when this node owns the room (it may have taken it over since the
+   * handler looked), otherwise sent to the owner; routed again if the owner is gone or moved.
+   */
+  async function forward(roomId: string, name: string, memberId: string | undefined, args: unknown[]): Promise<unknown> {
+    const method = methods.get(name);
+    if (!method) throw new Error(`${name} is not a room request`);
+    if (method.member && memberId === undefined) throw new Error(`${name} needs the asking member`);
+    const isMember = (members: Map<string, unknown>) => memberId === undefined || members.has(memberId);
     for (let attempt = 0; ; attempt++) {
       const room = local.get(roomId);
       if (room && leases.holds(roomId)) {
-        if (!room.members.has(memberId)) throw new RequestError('not-joined', 'join a room first');
-        return FORWARDED_METHODS[method](room, memberId, args);
+        if (!isMember(room.members)) throw new RequestError('not-joined', 'join a room first');
+        return method.run(room, memberId ?? '', args);
       }
       const remote = remotes.get(roomId);
-      if (!remote?.members.has(memberId)) throw new RequestError('not-joined', 'join a room first');
+      if (!remote || !isMember(remote.members)) throw new RequestError('not-joined', 'join a room first');
       const owner = remote.owner;
       try {
         if (!owner) throw new RpcFailed({ code: 'moved' });
-        return await rpc.call(owner.nodeId, 'room', { roomId, method, memberId, args }, FORWARD_TIMEOUT_MS);
+        return await rpc.call(owner.nodeId, 'room', { roomId, method: name, memberId, args }, method.timeoutMs);
       } catch (err) {
         if (attempt >= MAX_REROUTES) throw asRequestError(err);
         if (err instanceof NodeGoneError && err.delivered) {
@@ -304,7 +355,7 @@ export function createClusterRooms(opts: {
           // sending it again could apply it twice. It is refused (never acked); the members
           // follow the room to its next owner for their next requests.
           void reroute(roomId, owner).catch((e: unknown) => logger.error(`room ${roomId}: could not move its members`, e));
-          throw new Error(`room ${roomId}: owner ${err.nodeId} died while handling ${method}`);
+          throw new Error(`room ${roomId}: owner ${err.nodeId} died while handling ${name}`);
         }
         if (err instanceof NodeGoneError || failureCode(err) === 'moved') {
           if (err instanceof NodeGoneError && owner) await shouldReroute(err, roomId, owner);
@@ -368,12 +419,13 @@ export function createClusterRooms(opts: {
     },
     room: (payload) =>
       asRpcResult(async () => {
-        const { roomId, method, memberId, args } = payload as { roomId: string; method: string; memberId: string; args: unknown[] };
+        const { roomId, method: name, memberId, args } = payload as { roomId: string; method: string; memberId?: string; args: unknown[] };
         const room = local.get(roomId);
         if (!room || !leases.holds(roomId)) throw new RpcFailed({ code: 'moved' });
-        if (!Object.hasOwn(FORWARDED_METHODS, method)) throw new RpcFailed({ code: 'internal', message: `${method} is not forwarded` });
-        if (!room.members.has(memberId)) throw new RequestError('not-joined', 'not a member of this room');
-        return FORWARDED_METHODS[method as ForwardedMethod](room, memberId, args);
+        const method = methods.get(name);
+        if (!method) throw new RpcFailed({ code: 'internal', message: `${name} is not forwarded` });
+        if (method.member && (typeof memberId !== 'string' || !room.members.has(memberId))) throw new RequestError('not-joined', 'not a member of this room');
+        return method.run(room, memberId ?? '', args);
       }),
   };
 
@@ -408,11 +460,28 @@ export function createClusterRooms(opts: {
     },
   };
 
+  function ownerRequest<T>(name: string, run: OwnerRun<T>, opts?: { timeoutMs?: number }): OwnerRun<T> {
+    if (methods.has(name)) throw new Error(`room request ${name} is registered twice`);
+    methods.set(name, { member: true, timeoutMs: opts?.timeoutMs ?? FORWARD_TIMEOUT_MS, run: (room, memberId, [p]) => run(room, memberId, p) });
+    return (room, memberId, p) => forward(room.id, name, memberId, [p]) as Promise<T>;
+  }
+
   return {
     rooms,
     handlers,
     relayFrame: (roomId, frame) => io.serverSideEmit('cluster:frame', roomId, frame),
     relayPointer: (roomId, pointer) => io.serverSideEmit('cluster:pointer', roomId, pointer),
+    ownerRequest,
+    // The vector as numbers (float32 values, exact as doubles): the adapter's encoding keeps
+    // plain arrays, and the receiver makes a Float32Array of them again.
+    relayDirection: (modelId, { vector, ...info }) => io.serverSideEmit('cluster:direction', modelId, { ...info, vector: Array.from(vector) }),
+    onDirection: (fn) =>
+      io.on('cluster:direction', (modelId, { vector, ...info }) => {
+        const v = Float32Array.from(vector);
+        // Every node runs the same code; a malformed relay is a bug, never a client's input.
+        if (!v.every(Number.isFinite)) return logger.error(`a relayed direction of ${modelId} is not finite; dropped`);
+        fn(modelId, { ...info, vector: v });
+      }),
     lost,
     remoteIds: () => [...remotes.keys()],
   };

@@ -1,19 +1,27 @@
 /**
  * A room owned by another node, as the handlers of this node see it: the members whose sockets
  * are here, the model's shape, the newest frame relayed from the owner, and the requests that
- * change the room (ops, bookmarks), which go to the owner (./cluster-rooms.ts forwards them and
- * turns the owner's answer into the ack).
+ * read or change the room, which go to the owner (./cluster-rooms.ts forwards them and turns the
+ * owner's answer into the ack).
  *
  * The handlers use a Room through a handful of members (joinedRoom, snapshot after a join,
- * latestFrame, apply, saveBookmark, model.latentDim); this class has exactly those. A new Room
- * method that handlers call on a joined room must be added here and to FORWARDED_METHODS in
- * ./cluster-rooms.ts, or it answers `internal` on a node that does not own the room.
+ * latestFrame, apply, saveBookmark, readHistory, stateAt for a branch, id, modelId,
+ * model.latentDim); this class has exactly those. A new Room method that handlers call on a
+ * joined room must be added here and to the owner's methods in ./cluster-rooms.ts, or it
+ * answers `internal` on a node that does not own the room. A request that needs more of the
+ * room than one method (a steer) goes through RealtimeContext.ownerRequest instead.
  */
-import type { Bookmark, BookmarkSaveRequest, FrameBroadcast, LatentOp, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
+import type { Bookmark, BookmarkSaveRequest, FrameBroadcast, HistoryEntry, LatentOp, Member, Role, RoomSnapshot } from '../../lib/protocol/rooms';
 import type { ModelShape, Room } from '../rooms/room';
+import type { LatentSnapshot } from '../rooms/room-state';
+import { fromStored, type StoredState } from '../rooms/room-store';
 
-export type Forward = (roomId: string, method: ForwardedMethod, memberId: string, args: unknown[]) => Promise<unknown>;
-export type ForwardedMethod = 'apply' | 'saveBookmark';
+/**
+ * Sends a request to the room's owner. `memberId`: the member asking (the owner checks it is in
+ * the room); undefined for reads of the room's told-about state, which the asking node has
+ * already checked its member may make.
+ */
+export type Forward = (roomId: string, method: string, memberId: string | undefined, args: unknown[]) => Promise<unknown>;
 
 export class RemoteRoom {
   /** This node's members of the room (the owner has them all). */
@@ -37,6 +45,16 @@ export class RemoteRoom {
 
   saveBookmark(req: BookmarkSaveRequest, memberId: string): Promise<Bookmark> {
     return this.forward(this.id, 'saveBookmark', memberId, [req]) as Promise<Bookmark>;
+  }
+
+  /** The owner's history (SPEC O14): only versions its members have been told about. */
+  readHistory(opts: { before?: number | undefined; limit: number }): Promise<HistoryEntry[]> {
+    return this.forward(this.id, 'readHistory', undefined, [opts]) as Promise<HistoryEntry[]>;
+  }
+
+  /** The owner's state at `version` (a branch's first state, SPEC O15), sent as JSON. */
+  async stateAt(version: number): Promise<LatentSnapshot> {
+    return fromStored((await this.forward(this.id, 'stateAt', undefined, [version])) as StoredState);
   }
 
   /** The owner's snapshot for a member who just joined through this node. */

@@ -16,10 +16,10 @@ import type { Database } from '../db/open-database';
 import type { DirectionsService } from '../directions/service';
 import type { EngineClient } from '../inference/engine-protocol';
 import type { Logger } from '../logger';
-import type { FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
+import type { DirectionInfo, FrameBroadcast, PointerBroadcast } from '../../lib/protocol/rooms';
 import { createRoomRegistry, type RoomRegistry } from '../rooms/registry';
 import { engineRenderer } from '../rooms/render-frame';
-import type { RenderFrame } from '../rooms/room';
+import type { RenderFrame, Room } from '../rooms/room';
 import { createRoomStore, type RoomStore } from '../rooms/room-store';
 import { createDirectionRealtime } from './handlers/direction.handlers';
 import { registerLatentHandlers } from './handlers/latent.handlers';
@@ -76,7 +76,23 @@ export interface ClusterAttachment {
   rooms: RoomRegistry;
   relayFrame(roomId: string, frame: FrameBroadcast): void;
   relayPointer(roomId: string, pointer: PointerBroadcast): void;
+  /** Runs a room request on the room's owner: here, or forwarded to the node holding its lease. */
+  ownerRequest: RealtimeContext['ownerRequest'];
+  /** Sends a direction stored here to the other nodes, for the rooms they own (SPEC C8). */
+  relayDirection(modelId: string, direction: DirectionWithVector): void;
+  /** Calls `fn` with each direction another node stored. */
+  onDirection(fn: (modelId: string, direction: DirectionWithVector) => void): void;
 }
+
+/** A stored direction with its vector: what a room needs to apply ops along it (SPEC D3). */
+export type DirectionWithVector = DirectionInfo & { vector: Float32Array };
+
+/**
+ * The half of a room request that needs the room itself (its live state, its one-at-a-time
+ * rules), run where the room lives. `payload` was parsed at the socket's boundary; an owner on
+ * another node receives it as JSON and parses it again.
+ */
+export type OwnerRun<T> = (room: Room, memberId: string, payload: unknown) => Promise<T>;
 
 /** Per-server abuse limits (SPEC H3, E7, E8). */
 export interface RealtimeLimits {
@@ -108,6 +124,15 @@ export interface RealtimeContext {
   sendPointer: NewestSender<PointerBroadcast>;
   /** Cluster mode: sends a member's pointer to the other nodes' members too. */
   relayPointer?(roomId: string, pointer: PointerBroadcast): void;
+  /** Cluster mode: sends a direction stored by this node's service to the other nodes (SPEC C8). */
+  relayDirection?(modelId: string, direction: DirectionWithVector): void;
+  /**
+   * Registers a room request that must run on the node that owns the room (named, so an owner on
+   * another node can run it) and returns how to call it: in one process it is `run` itself; in
+   * cluster mode a member on another node has it forwarded to the owner (SPEC C7), whose answer
+   * or error code is the result. `timeoutMs`: how long a forwarded call may take.
+   */
+  ownerRequest<T>(name: string, run: OwnerRun<T>, opts?: { timeoutMs?: number }): OwnerRun<T>;
 }
 
 /**
@@ -220,9 +245,12 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     deps,
     sendFrame,
     sendPointer,
-    ...(cluster ? { relayPointer: cluster.relayPointer } : {}),
+    ownerRequest: cluster ? cluster.ownerRequest : (_name, run) => run,
+    ...(cluster ? { relayPointer: cluster.relayPointer, relayDirection: cluster.relayDirection } : {}),
   };
   const directions = createDirectionRealtime(ctx, deps.directions);
+  // Directions another node's service stored reach the rooms this node owns (SPEC C8).
+  cluster?.onDirection((modelId, d) => directions.announce(modelId, d));
   io.on('connection', (socket) => {
     deps.logger.debug(`socket ${socket.id} connected${socket.recovered ? ' (recovered)' : ''}`);
     if (!socket.recovered) socket.data.greeted = false;
