@@ -1,7 +1,8 @@
 /**
- * Cluster mode (SPEC C1–C5): two realtime nodes and two inference workers as child processes on
- * loopback, one PostgreSQL database, one Redis. Clients reach the nodes through failover proxies
- * (tests/integration/support/cluster.ts), as they would through a sticky load balancer.
+ * Cluster mode (SPEC C1–C5, C7, C8): two realtime nodes and two inference workers as child
+ * processes on loopback, one PostgreSQL database, one Redis. Clients reach the nodes through
+ * failover proxies (tests/integration/support/cluster.ts), as they would through a sticky load
+ * balancer.
  *
  * Needs Redis (TEST_REDIS_URL) and PostgreSQL (TEST_DATABASE_URL): skipped with the reason when
  * either is unreachable, failing instead when REQUIRE_SERVICES=1 (CI).
@@ -12,10 +13,11 @@ import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../../lib/env';
-import type { ServerToClientEvents } from '../../lib/protocol/events';
-import type { FrameBroadcast, LatentOp, LatentStateBroadcast } from '../../lib/protocol/rooms';
+import type { Result, ServerToClientEvents } from '../../lib/protocol/events';
+import type { Bookmark, FrameBroadcast, HistoryEntry, LatentOp, LatentStateBroadcast, RoomCreateResponse } from '../../lib/protocol/rooms';
+import type { DirectionSteerResponse } from '../../lib/protocol/directions';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
-import { createRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
+import { createRoom, REQUEST_TIMEOUT_MS, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import { createRoomSession, type RoomSession } from '../../lib/realtime/room-session';
 import { DECODE_QUEUE } from '../../server/cluster/decode-queue';
 import { clusterKeys } from '../../server/cluster/redis';
@@ -67,9 +69,9 @@ function connect(url: string): Promise<ClientSocket> {
   });
 }
 
-async function newRoom(url: string): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
+async function newRoom(url: string, model = MODEL): Promise<{ roomId: string; editorToken: string; viewerToken: string }> {
   const s = await connect(url);
-  const res = await createRoom(s, MODEL);
+  const res = await createRoom(s, model);
   s.disconnect();
   if (!res.ok) throw new Error(`room:create failed: ${res.error}`);
   return res.data;
@@ -81,12 +83,27 @@ async function member(via: number, room: { roomId: string }, token: string, name
   const m: Member = { name, socket, session: createRoomSession(socket, { roomId: room.roomId, token, name }), states: [], frames: [], events: [] };
   socket.on('latent:state', (s) => m.states.push(s));
   socket.on('frame', (f) => m.frames.push({ at: performance.now(), frame: f }));
-  for (const name of ['room:member-joined', 'room:member-left', 'room:snapshot', 'bookmark:saved', 'presence:pointer'] as const) {
+  for (const name of ['room:member-joined', 'room:member-left', 'room:snapshot', 'bookmark:saved', 'presence:pointer', 'direction:progress', 'direction:added', 'direction:failed'] as const) {
     socket.on(name, (payload: unknown) => m.events.push({ name, payload }));
   }
   const res = await m.session.join();
   if (!res.ok) throw new Error(`room:join failed: ${res.error} ${res.message ?? ''}`);
   return m;
+}
+
+/** A room request's ack (the typed helpers of room-client cover ops and plain saves only). */
+function ask<T>(m: Member, event: 'room:history' | 'room:branch' | 'bookmark:save' | 'direction:discover' | 'direction:steer', req: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Result<T>> {
+  return (m.socket.timeout(timeoutMs).emitWithAck as (e: string, r: unknown) => Promise<Result<T>>)(event, req);
+}
+
+/** The data of a successful ack, or the failure with its code. */
+function ok<T>(res: Result<T>): T {
+  if (!res.ok) throw new Error(`request failed: ${res.error} ${res.message ?? ''}`);
+  return res.data;
+}
+
+function payloads<T>(m: Member, name: EventName): T[] {
+  return m.events.filter((e) => e.name === name).map((e) => e.payload as T);
 }
 
 function vector(seed: number): number[] {
@@ -198,6 +215,173 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
     b2.socket.disconnect();
     await until('B2’s departure on node 1', () => a1.events.some((e) => e.name === 'room:member-left'), 5000);
     for (const m of [a1, a2, b1]) m.socket.disconnect();
+  });
+
+  it('C7: history requests through a non-owner node run on the owner: redo, revert, room:history, room:branch; a room from a bookmark on any node', async () => {
+    const room = await newRoom(proxies[0]!.url);
+    const a = await member(0, room, room.editorToken, 'A');
+    expect(await leaseOwner(room.roomId)).toBe('node-1');
+    const b = await member(1, room, room.editorToken, 'B');
+    const viewer = await member(1, room, room.viewerToken, 'V');
+    try {
+      // Every op below goes from node 2 to the owner, node 1.
+      for (const seed of [1, 2, 3]) ok(await sendOp(b.socket, { kind: 'set', z: vector(seed) }));
+      expect(ok(await sendOp(b.socket, { kind: 'undo' })).version).toBe(4);
+      expect(ok(await sendOp(b.socket, { kind: 'redo' })).version).toBe(5);
+      expect(ok(await sendOp(b.socket, { kind: 'revert', version: 1 })).version).toBe(6);
+      // Refusals decided by the owner's state come back as the ack, and change nothing (E6).
+      expect(await sendOp(b.socket, { kind: 'redo' })).toMatchObject({ ok: false, error: 'bad-request' });
+      expect(await sendOp(b.socket, { kind: 'revert', version: 99 })).toMatchObject({ ok: false, error: 'bad-request' });
+      await until('version 6 at every member', () => [a, b, viewer].every((m) => m.states.at(-1)?.version === 6), 5000);
+      const z = (v: number) => a.states.find((s) => s.version === v)!.z;
+      expect(a.states.map((s) => s.kind)).toEqual(['set', 'set', 'set', 'undo', 'redo', 'revert']);
+      expect(z(4)).toEqual(z(2));
+      expect(z(5)).toEqual(z(3));
+      expect(z(6)).toEqual(z(1));
+      for (const m of [b, viewer]) expect(m.states.map((s) => [s.version, s.kind, s.z])).toEqual(a.states.map((s) => [s.version, s.kind, s.z]));
+
+      // room:history through node 2 is the owner's, viewers included (O14): newest first, paged.
+      const { entries } = ok(await ask<{ entries: HistoryEntry[] }>(viewer, 'room:history', { limit: 20 }));
+      expect(entries.map((e) => [e.version, e.kind])).toEqual([[6, 'revert'], [5, 'redo'], [4, 'undo'], [3, 'set'], [2, 'set'], [1, 'set'], [0, 'create']]);
+      expect(entries.slice(0, 6).map((e) => e.z)).toEqual([6, 5, 4, 3, 2, 1].map(z));
+      expect(entries[0]!.by).toBe(b.session.view!.memberId);
+      expect(ok(await ask<{ entries: HistoryEntry[] }>(a, 'room:history', { limit: 20 })).entries).toEqual(entries);
+      const page = ok(await ask<{ entries: HistoryEntry[] }>(b, 'room:history', { before: 3, limit: 2 })).entries;
+      expect(page.map((e) => e.version)).toEqual([2, 1]);
+      expect(await ask(b, 'room:history', { limit: 0 })).toMatchObject({ ok: false, error: 'bad-request' });
+
+      // room:branch through node 2 starts from the owner's state at that version (O15).
+      const branch = ok(await ask<RoomCreateResponse>(b, 'room:branch', { version: 2, name: 'from node 2' }));
+      const inBranch = await member(1, branch, branch.editorToken, 'C');
+      expect(inBranch.session.view).toMatchObject({ version: 0, z: z(2) });
+      inBranch.socket.disconnect();
+      expect(await ask(b, 'room:branch', { version: 7 })).toMatchObject({ ok: false, error: 'bad-request' });
+      expect(await ask(viewer, 'room:branch', { version: 1 })).toMatchObject({ ok: false, error: 'forbidden' });
+
+      // A bookmark saved through node 2 is the owner's state; a room made from it on node 2
+      // (no owner involved: J7 reads the database) starts there, and its members on node 1 see it.
+      const bookmark = ok(await ask<Bookmark>(b, 'bookmark:save', { name: 'for a room', tags: ['cluster'] }));
+      expect(bookmark).toMatchObject({ version: 6, z: z(6), tags: ['cluster'], roomId: room.roomId });
+      const creator = await connect(proxies[1]!.url);
+      const fromBookmark = ok<RoomCreateResponse>(await creator.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:create', { modelId: MODEL, from: { bookmark: bookmark.id } }));
+      creator.disconnect();
+      const first = await member(1, fromBookmark, fromBookmark.editorToken, 'D');
+      const second = await member(0, fromBookmark, fromBookmark.editorToken, 'E');
+      expect(await leaseOwner(fromBookmark.roomId)).toBe('node-2');
+      expect(second.session.view).toMatchObject({ version: 0, z: bookmark.z });
+      for (const m of [first, second]) m.socket.disconnect();
+    } finally {
+      for (const m of [a, b, viewer]) m.socket.disconnect();
+    }
+  });
+
+  it('C7, B3: a bookmark save retried with its requestId through the other node, or sent through both at once, makes one bookmark', async () => {
+    const room = await newRoom(proxies[0]!.url);
+    const a = await member(0, room, room.editorToken, 'A');
+    const b = await member(1, room, room.editorToken, 'B');
+    expect(await leaseOwner(room.roomId)).toBe('node-1');
+    const pool = new pg.Pool({ connectionString: cluster.databaseUrl, max: 1 });
+    try {
+      ok(await sendOp(a.socket, { kind: 'set', z: vector(11) }));
+      // Saved through node 2; the client then finds itself on node 1 (a new connection, joined
+      // again) and retries with the same requestId, as a client that never saw the ack would.
+      const first = ok(await ask<Bookmark>(b, 'bookmark:save', { name: 'once', requestId: 'retry-key-0001' }));
+      b.socket.disconnect();
+      const again = await member(0, room, room.editorToken, 'B again');
+      const retried = ok(await ask<Bookmark>(again, 'bookmark:save', { name: 'once', requestId: 'retry-key-0001' }));
+      expect(retried).toEqual(first);
+
+      // The same key through both nodes at the same moment, by two members.
+      const c = await member(1, room, room.editorToken, 'C');
+      ok(await sendOp(c.socket, { kind: 'random', seed: 12 }));
+      const [x, y] = (await Promise.all([
+        ask<Bookmark>(a, 'bookmark:save', { name: 'twice', requestId: 'retry-key-0002' }),
+        ask<Bookmark>(c, 'bookmark:save', { name: 'twice', requestId: 'retry-key-0002' }),
+      ])).map(ok);
+      expect(y).toEqual(x);
+      expect(x!.id).not.toBe(first.id);
+
+      const { rows } = await pool.query<{ request_id: string; n: string }>(
+        'select request_id, count(*) as n from bookmarks where room_id = $1 group by request_id order by request_id',
+        [room.roomId],
+      );
+      expect(rows.map((r) => [r.request_id, Number(r.n)])).toEqual([['retry-key-0001', 1], ['retry-key-0002', 1]]);
+      // Each bookmark was announced once, to the members on both nodes.
+      await until('both announcements on both nodes', () => [a, c].every((m) => payloads<Bookmark>(m, 'bookmark:saved').some((p) => p.id === x!.id)), 5000);
+      await wait(300);
+      expect(payloads<Bookmark>(a, 'bookmark:saved').map((p) => p.id)).toEqual([first.id, x!.id]);
+      expect(payloads<Bookmark>(c, 'bookmark:saved').map((p) => p.id)).toEqual([x!.id]);
+      for (const m of [a, again, c]) m.socket.disconnect();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('C8: a direction found through a non-owner node reaches every live room of the model on both nodes, once; its progress reaches the asking room on both', async () => {
+    // Room 1 is owned by node 1, room 2 by node 2; each has a member on each node.
+    const one = await newRoom(proxies[0]!.url);
+    const a1 = await member(0, one, one.editorToken, 'A1');
+    const b1 = await member(1, one, one.editorToken, 'B1');
+    const two = await newRoom(proxies[1]!.url);
+    const b2 = await member(1, two, two.editorToken, 'B2');
+    const a2 = await member(0, two, two.editorToken, 'A2');
+    expect([await leaseOwner(one.roomId), await leaseOwner(two.roomId)]).toEqual(['node-1', 'node-2']);
+    const all = [a1, b1, a2, b2];
+    try {
+      // Asked by B1 on node 2: the job runs in node 2's directions worker (C8).
+      const { jobId } = ok(await ask<{ jobId: string }>(b1, 'direction:discover', { method: 'sefa', params: { components: 2 }, name: 'cluster sefa' }));
+      const names = ['cluster sefa 1', 'cluster sefa 2'];
+      const added = (m: Member) => payloads<{ direction: { id: string; name: string } }>(m, 'direction:added').filter((p) => names.includes(p.direction.name));
+      await until('both directions at every member', () => all.every((m) => added(m).length === 2), 60_000);
+      await wait(300);
+      for (const m of all) expect(added(m).map((p) => p.direction.name).sort(), m.name).toEqual(names);
+      const ids = added(a1).map((p) => p.direction.id);
+      for (const m of all) expect(added(m).map((p) => p.direction.id).sort()).toEqual([...ids].sort());
+      // Progress went to the asking room, on both nodes, ending at done = total; not to room 2 (D2).
+      for (const m of [a1, b1]) {
+        const progress = payloads<{ jobId: string; done: number; total: number }>(m, 'direction:progress').filter((p) => p.jobId === jobId);
+        expect(progress.length, m.name).toBeGreaterThan(0);
+        expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
+      }
+      for (const m of [a2, b2]) expect(payloads<{ jobId: string }>(m, 'direction:progress').filter((p) => p.jobId === jobId)).toEqual([]);
+      // Both owners can apply ops along it at once, whichever node the op came through.
+      for (const [m, room] of [[a1, one], [a2, two]] as const) {
+        const res = ok(await sendOp(m.socket, { kind: 'weight', direction: ids[0]!, weight: 1.5 }));
+        await until(`the weight in ${room.roomId}`, () => m.states.some((s) => s.version === res.version && s.weights[ids[0]!] === 1.5), 5000);
+      }
+      // The job's REST view is on the node that ran it (C8).
+      expect((await fetch(`${cluster.nodes[1]!.url}/api/direction-jobs/${jobId}`)).status).toBe(200);
+      expect((await fetch(`${cluster.nodes[0]!.url}/api/direction-jobs/${jobId}`)).status).toBe(404);
+      // A room loaded afterwards lists them in its snapshot (D3).
+      const three = await newRoom(proxies[0]!.url);
+      const late = await member(1, three, three.editorToken, 'L');
+      expect(late.session.view!.directions.map((d) => d.id)).toEqual(expect.arrayContaining(ids));
+      late.socket.disconnect();
+    } finally {
+      for (const m of all) m.socket.disconnect();
+    }
+  });
+
+  it('C7: direction:steer through a non-owner node runs on the owner, from its z, as the owner’s op', async () => {
+    const room = await newRoom(proxies[0]!.url, 'dcgan-mnist');
+    const a = await member(0, room, room.editorToken, 'A');
+    const b = await member(1, room, room.editorToken, 'B');
+    expect(await leaseOwner(room.roomId)).toBe('node-1');
+    try {
+      const before = ok(await sendOp(b.socket, { kind: 'random', seed: 5 })).version;
+      const steered = ok(await ask<DirectionSteerResponse>(b, 'direction:steer', { attribute: '7', steps: 4, stepSize: 0.2 }, 120_000));
+      expect(steered.version).toBe(before + 1);
+      expect(steered.steps).toBeLessThanOrEqual(4);
+      await until('the steer at both members', () => [a, b].every((m) => m.states.some((s) => s.version === steered.version)), 5000);
+      const state = a.states.find((s) => s.version === steered.version)!;
+      expect(state).toMatchObject({ kind: 'steer', by: b.session.view!.memberId, weights: {} });
+      expect(state.z).not.toEqual(a.states.find((s) => s.version === before)!.z);
+      // Refusals from the owner's directions service come back as the ack.
+      expect(await ask(b, 'direction:steer', { attribute: 'smile' }, 60_000)).toMatchObject({ ok: false, error: 'bad-request' });
+    } finally {
+      a.socket.disconnect();
+      b.socket.disconnect();
+    }
   });
 
   it('C4: when an inference worker dies, frames resume from the other within 2 s', async () => {
