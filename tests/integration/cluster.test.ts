@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../../lib/env';
 import type { Result, ServerToClientEvents } from '../../lib/protocol/events';
 import type { Bookmark, FrameBroadcast, HistoryEntry, LatentOp, LatentStateBroadcast, RoomCreateResponse } from '../../lib/protocol/rooms';
-import type { DirectionSteerResponse } from '../../lib/protocol/directions';
+import type { DirectionRecord, DirectionsExport, DirectionSteerResponse } from '../../lib/protocol/directions';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { createRoom, REQUEST_TIMEOUT_MS, saveBookmark, sendOp } from '../../lib/realtime/room-client';
 import { createRoomSession, type RoomSession } from '../../lib/realtime/room-session';
@@ -192,8 +192,12 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
     // A member joining on node 2 while ops flow misses no state after its snapshot's version:
     // the owner joins its socket to the room in the same turn as the snapshot (C2).
     let streaming = true;
+    let lastAcked = 0;
     const stream = [a1, a2].map(async (m, j) => {
-      for (let i = 0; streaming; i++) await Promise.all([0, 1, 2].map((k) => sendOp(m.socket, { kind: 'random', seed: 500 + 6 * i + 3 * j + k })));
+      for (let i = 0; streaming; i++) {
+        const acks = await Promise.all([0, 1, 2].map((k) => sendOp(m.socket, { kind: 'random', seed: 500 + 6 * i + 3 * j + k })));
+        for (const ack of acks) lastAcked = Math.max(lastAcked, ok(ack).version);
+      }
     });
     await until('ops flowing', () => a1.states.at(-1)!.version > last + 5, 5000);
     const late = await Promise.all([member(1, room, room.editorToken, 'B3'), member(1, room, room.editorToken, 'B4'), member(1, room, room.viewerToken, 'B5')]);
@@ -201,8 +205,12 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
     await until('more ops after the late joins', () => a1.states.at(-1)!.version > Math.max(...joinedAt) + 10, 5000);
     streaming = false;
     await Promise.all(stream);
-    const end = a1.states.at(-1)!.version;
-    await until('the late members to catch up', () => late.every((m) => m.states.at(-1)?.version === end), 5000);
+    // The last version acked (a1 may not have read its broadcast yet when a2's ack comes in).
+    const end = lastAcked;
+    await until('the late members to catch up', () => [a1, ...late].every((m) => m.states.at(-1)?.version === end), 5000).catch((err: unknown) => {
+      const seen = [a1, ...late].map((m) => `${m.name}: last ${m.states.at(-1)?.version}, ${m.states.length} states`);
+      throw new Error(`${String(err)}; last acked ${end}; ${seen.join('; ')}`);
+    });
     for (const [i, m] of late.entries()) {
       const after = m.states.map((s) => s.version).filter((v) => v > joinedAt[i]!);
       expect(after).toEqual(Array.from({ length: end - joinedAt[i]! }, (_, k) => joinedAt[i]! + 1 + k));
@@ -262,6 +270,13 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
       // (no owner involved: J7 reads the database) starts there, and its members on node 1 see it.
       const bookmark = ok(await ask<Bookmark>(b, 'bookmark:save', { name: 'for a room', tags: ['cluster'] }));
       expect(bookmark).toMatchObject({ version: 6, z: z(6), tags: ['cluster'], roomId: room.roomId });
+      // Its permalink image, decoded by node 2's own engine, is the frame an inference worker
+      // decoded for the room at that version (B5: same weights, same backend).
+      await until('the frame of version 6', () => b.frames.some((f) => f.frame.version === 6), 5000);
+      const image = await fetch(`${cluster.nodes[1]!.url}/api/bookmarks/${bookmark.id}/image.png`);
+      expect(image.status).toBe(200);
+      const streamed = b.frames.find((f) => f.frame.version === 6)!.frame.data as Uint8Array;
+      expect(Buffer.from(await image.arrayBuffer()).equals(Buffer.from(streamed))).toBe(true);
       const creator = await connect(proxies[1]!.url);
       const fromBookmark = ok<RoomCreateResponse>(await creator.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:create', { modelId: MODEL, from: { bookmark: bookmark.id } }));
       creator.disconnect();
@@ -317,7 +332,7 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
     }
   });
 
-  it('C8: a direction found through a non-owner node reaches every live room of the model on both nodes, once; its progress reaches the asking room on both', async () => {
+  it('C8: a direction found through a non-owner node reaches every live room of the model on both nodes, once, as does an imported one; progress and failures reach the asking room on both', async () => {
     // Room 1 is owned by node 1, room 2 by node 2; each has a member on each node.
     const one = await newRoom(proxies[0]!.url);
     const a1 = await member(0, one, one.editorToken, 'A1');
@@ -352,6 +367,21 @@ describe.skipIf(!services.ok)('C: cluster mode (two nodes, two inference workers
       // The job's REST view is on the node that ran it (C8).
       expect((await fetch(`${cluster.nodes[1]!.url}/api/direction-jobs/${jobId}`)).status).toBe(200);
       expect((await fetch(`${cluster.nodes[0]!.url}/api/direction-jobs/${jobId}`)).status).toBe(404);
+
+      // A direction imported through node 1's API reaches the rooms of both nodes too (D3, D6).
+      const api = `${cluster.nodes[0]!.url}/api/models/${MODEL}/directions`;
+      const exported = (await (await fetch(`${api}/export`)).json()) as DirectionsExport;
+      const copy = exported.directions.find((d) => d.name === 'cluster sefa 1')!;
+      const imported = await fetch(`${api}/import`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...exported, directions: [{ ...copy, name: 'cluster copy' }] }) });
+      expect(imported.status).toBe(201);
+      const copyId = ((await imported.json()) as { directions: DirectionRecord[] }).directions[0]!.id;
+      await until('the imported direction at every member', () => all.every((m) => payloads<{ direction: { id: string } }>(m, 'direction:added').some((p) => p.direction.id === copyId)), 10_000);
+      // A job that fails (a direction conditioned on its own copy) tells the asking room on both nodes (D5).
+      const failing = ok(await ask<{ jobId: string }>(b1, 'direction:discover', { method: 'conditional', params: { direction: ids[0]!, conditions: [copyId] } }));
+      const failed = (m: Member) => payloads<{ jobId: string; message: string }>(m, 'direction:failed').filter((p) => p.jobId === failing.jobId);
+      await until('the failure at both members of room 1', () => failed(a1).length === 1 && failed(b1).length === 1, 60_000);
+      expect(failed(a1)[0]!.message).toMatch(/span/);
+      for (const m of [a2, b2]) expect(failed(m)).toEqual([]);
       // A room loaded afterwards lists them in its snapshot (D3).
       const three = await newRoom(proxies[0]!.url);
       const late = await member(1, three, three.editorToken, 'L');
