@@ -7,7 +7,7 @@
  * opened with its editor link and remembered like a created room). Viewers see the history; the
  * two buttons are disabled for them, with why. Closed, it asks the server for nothing.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Role } from '@/lib/protocol/rooms';
 import { authorName, entryAt } from '@/lib/stores/history';
 import { rememberRoom } from '@/lib/stores/saved-rooms';
@@ -15,8 +15,8 @@ import { useExplorer } from '@/components/providers/explorer-provider';
 import { HistoryList } from './history-list';
 import { HistoryScrubber } from './history-scrubber';
 
-/** New versions are fetched this long after the last one arrived (a drag makes many). */
-const REFRESH_DEBOUNCE_MS = 250;
+/** New versions are fetched at most this often. */
+const REFRESH_INTERVAL_MS = 250;
 
 export interface HistoryPanelProps {
   /** The room's display name (a branch is named after it). */
@@ -57,14 +57,27 @@ function HistoryBody({ roomName, modelId, role, offline }: HistoryPanelProps) {
   const [busy, setBusy] = useState<'revert' | 'branch' | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string; link?: string } | null>(null);
 
-  // Loaded when opened, and brought up to date as versions arrive (after a pause: a drag makes many).
+  // Loaded when opened, then brought up to date as versions arrive: at most once per
+  // REFRESH_INTERVAL_MS (a drag makes tens of versions a second), always ending on the newest.
+  const refresh = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const loaded = history.entries.length > 0;
   useEffect(() => {
-    if (offline) return;
-    const t = setTimeout(() => void loadHistory(), history.entries.length === 0 ? 0 : REFRESH_DEBOUNCE_MS);
-    return () => clearTimeout(t);
-    // Re-run on a new version, not on every change of the log itself.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [liveVersion, offline, loadHistory]);
+    if (offline || refresh.current) return;
+    refresh.current = setTimeout(
+      () => {
+        refresh.current = undefined;
+        void loadHistory();
+      },
+      loaded ? REFRESH_INTERVAL_MS : 0,
+    );
+  }, [liveVersion, offline, loaded, loadHistory]);
+  useEffect(
+    () => () => {
+      clearTimeout(refresh.current);
+      refresh.current = undefined;
+    },
+    [],
+  );
 
   // Closing the panel goes back to live.
   useEffect(() => () => previewVersion(null), [previewVersion]);

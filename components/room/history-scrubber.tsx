@@ -47,11 +47,14 @@ export function HistoryScrubber({ modelId, newest, oldest, liveVersion, preview,
 
   return (
     <div className="history-scrubber">
-      <label className="slider-field">
+      {/* An explicit label: a wrapping one would name the <output>, the first labelable element in it. */}
+      <div className="slider-field">
         <span className="slider-label">
-          Scrub the history <output data-testid="history-scrub-value">{preview === null ? `v${liveVersion} · live` : `v${preview}`}</output>
+          <label htmlFor="history-scrub">Scrub the history</label>
+          <output htmlFor="history-scrub" data-testid="history-scrub-value">{preview === null ? `v${liveVersion} · live` : `v${preview}`}</output>
         </span>
         <input
+          id="history-scrub"
           type="range"
           min={oldest}
           max={newest}
@@ -75,7 +78,7 @@ export function HistoryScrubber({ modelId, newest, oldest, liveVersion, preview,
         <span className="hint" id="history-scrub-hint">
           Shows a past version here only; the room changes only if an editor reverts to it. Esc: back to live.
         </span>
-      </label>
+      </div>
       {preview !== null && (
         <figure className="history-preview" data-testid="history-preview" data-version={preview}>
           <div className="history-preview-frame">

@@ -146,6 +146,21 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   // The source room did not change.
   expect(await hook(b.page, 'roomVersion')).toBe(5);
 
+  // A long log is paged (room:history's `before`): the newest 100 versions, then the older ones.
+  for (let i = 1; i <= 104; i++) await a.page.evaluate((psi) => window.__latentroom!.forceOp!({ kind: 'psi', psi }), i % 2 ? 0.9 : 0.8);
+  await expect.poll(() => hook(a.page, 'roomVersion')).toBe(104);
+  await a.page.getByTestId('history-toggle').click();
+  const branchList = a.page.getByTestId('history-list').getByRole('listitem');
+  await expect(branchList).toHaveCount(100);
+  await expect(branchList.first()).toContainText('v104');
+  await a.page.getByRole('button', { name: 'Load versions before v5' }).click();
+  await expect(branchList).toHaveCount(105);
+  await expect(branchList.last()).toContainText('room created');
+  await expect(a.page.getByTestId('history-older')).toHaveCount(0);
+  // The scrubber spans all of them: Home goes to the first version.
+  await a.page.getByRole('slider', { name: 'Scrub the history' }).press('Home');
+  await expect(a.page.getByTestId('history-preview')).toHaveAttribute('data-version', '0');
+
   for (const p of [a, b, c]) expect(p.errors).toEqual([]);
   await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
 });
