@@ -131,6 +131,8 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   await expect(c.page.getByTestId('history-revert')).toBeDisabled();
   await expect(c.page.getByTestId('history-branch')).toBeDisabled();
   await expect(c.page.getByTestId('history-why')).toContainText('for editors');
+  await c.page.getByTestId('history').scrollIntoViewIfNeeded();
+  await screenshot(c.page, 'room-history-viewer.png', false);
   expect(await hook(a.page, 'roomVersion')).toBe(5);
 
   // A branches from v1: a new room opens with its editor link, starting at v1's state.
