@@ -43,6 +43,8 @@ export function HistoryScrubber({ modelId, newest, oldest, liveVersion, preview,
   const src = entry && preview !== null ? latentImageUrl(modelId, entry.z, entry.psi, entry.classLabel) : null;
   const shown = useDebounced(src, PREVIEW_DEBOUNCE_MS);
   const [failed, setFailed] = useState<string | null>(null);
+  // The last image that finished loading: the one on screen stays (dimmed) until the next one is in.
+  const [loaded, setLoaded] = useState<string | null>(null);
   const spoken = entry ? `version ${entry.version}: ${describeOp(entry.kind)}${author ? ` by ${author}` : ''}` : `version ${value}`;
 
   return (
@@ -82,12 +84,18 @@ export function HistoryScrubber({ modelId, newest, oldest, liveVersion, preview,
       {preview !== null && (
         <figure className="history-preview" data-testid="history-preview" data-version={preview}>
           <div className="history-preview-frame">
-            {shown === src && src ? (
+            {shown ? (
               <img
-                src={src}
+                src={shown}
                 alt={`preview of version ${preview}, not the live image`}
-                onLoad={() => setFailed(null)}
-                onError={() => setFailed(src)}
+                className={loaded === src ? undefined : 'is-stale'}
+                aria-busy={loaded !== src}
+                onLoad={() => {
+                  setLoaded(shown);
+                  setFailed(null);
+                }}
+                onError={() => setFailed(shown)}
+                data-loaded={loaded === src}
                 data-testid="history-preview-image"
               />
             ) : (

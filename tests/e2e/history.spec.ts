@@ -10,7 +10,7 @@
  * - a viewer sees the history and can scrub, but Revert and Branch are disabled, with why;
  * - A branches from an old version: a new room opens (editor link) whose z is that version's.
  */
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { Browser, BrowserContext, Locator, Page } from '@playwright/test';
 import type { LatentOp } from '../../lib/protocol/rooms';
 import { expect, test } from './fixtures';
 import { hook, nameContext, screenshot } from './support';
@@ -33,6 +33,19 @@ async function op(page: Page, o: LatentOp): Promise<number> {
   await expect.poll(() => hook(page, 'roomVersion')).toBe(res.data.version);
   return res.data.version;
 }
+
+/** RGBA pixels of an <img> or a <canvas>, drawn at its own size. */
+const pixels = (el: Locator) =>
+  el.evaluate((node) => {
+    const src = node as HTMLImageElement | HTMLCanvasElement;
+    const [w, h] = src instanceof HTMLImageElement ? [src.naturalWidth, src.naturalHeight] : [src.width, src.height];
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(src, 0, 0);
+    return Array.from(ctx.getImageData(0, 0, w, h).data);
+  });
 
 const roomIdOf = (url: string) => /\/rooms\/([A-Za-z0-9_-]+)/.exec(url)?.[1];
 
@@ -81,6 +94,7 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   const preview = a.page.getByTestId('history-preview');
   await expect(preview).toHaveAttribute('data-version', '1');
   await expect(preview).toContainText('Preview of v1, not live');
+  await expect(a.page.getByTestId('history-preview-image')).toHaveAttribute('data-loaded', 'true');
   await expect.poll(() => a.page.getByTestId('history-preview-image').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(28);
   // The live image is still the room's newest frame, and nobody's room moved.
   await expect(a.page.getByTestId('frame-version')).toContainText('image v3');
@@ -101,6 +115,15 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   expect(await hook(b.page, 'roomZ')).toEqual(zAt[1]);
   await expect(a.page.getByTestId('history-outcome')).toContainText('Reverted to v1');
   await expect(preview).toHaveCount(0);
+  // The preview of v1 is the image the room streams for v1's state (v4's now): same render path.
+  await expect(a.page.getByTestId('frame-version')).toContainText('image v4');
+  await list.getByRole('button', { name: /^v1/ }).click();
+  await expect(a.page.getByTestId('history-preview-image')).toHaveAttribute('data-loaded', 'true');
+  const previewPixels = await pixels(a.page.getByTestId('history-preview-image'));
+  expect(previewPixels).toHaveLength(28 * 28 * 4);
+  expect(previewPixels).toEqual(await pixels(a.page.getByTestId('frame')));
+  await a.page.getByRole('button', { name: 'Back to live' }).click();
+  await expect(preview).toHaveCount(0);
   // The list follows the new version.
   await expect(list.getByRole('listitem').first()).toContainText('v4');
   await expect(list.getByRole('listitem').first()).toContainText('revert');
@@ -115,6 +138,7 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   await expect(b.page.getByTestId('history-list').getByRole('listitem')).toHaveCount(6);
   await b.page.getByTestId('history-list').getByRole('button', { name: /^v2/ }).click();
   await expect(b.page.getByTestId('history-preview')).toHaveAttribute('data-version', '2');
+  await expect(b.page.getByTestId('history-preview-image')).toHaveAttribute('data-loaded', 'true');
   await expect.poll(() => b.page.getByTestId('history-preview-image').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(28);
   expect(await b.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await b.page.getByTestId('history').scrollIntoViewIfNeeded();
