@@ -17,6 +17,7 @@ import { BasicControls } from './basic-controls';
 import { BookmarksPanel } from './bookmarks-panel';
 import { ConnectionBanner, ConnectionPill } from './connection-banner';
 import { DirectionSliders } from './direction-sliders';
+import { HistoryPanel } from './history-panel';
 import { ImagePanel } from './image-panel';
 import { InterpolationPanel } from './interpolation-panel';
 import { MembersList } from './members-list';
@@ -170,6 +171,7 @@ function Room({ roomId }: { roomId: string }) {
               <ImagePanel />
             </section>
             <BasicControls disabled={disabled} classNames={model?.classNames} />
+            <HistoryPanel roomName={title} modelId={room.modelId} role={room.role} offline={status !== 'live'} />
             <MembersList />
             <BookmarksPanel disabled={disabled} modelId={room.modelId} />
             <ShareLinks saved={saved} onTokens={() => setSaved(listSavedRooms().find((r) => r.roomId === roomId))} />

@@ -3,7 +3,17 @@
  * integration tests both go through these.
  */
 import { PROTOCOL_VERSION, type Result } from '../protocol/events';
-import type { Bookmark, LatentOp, LatentOpResponse, RoomCreateResponse, RoomRevokeResponse, RoomSnapshot } from '../protocol/rooms';
+import type {
+  Bookmark,
+  LatentOp,
+  LatentOpResponse,
+  RoomBranchRequest,
+  RoomCreateResponse,
+  RoomHistoryRequest,
+  RoomHistoryResponse,
+  RoomRevokeResponse,
+  RoomSnapshot,
+} from '../protocol/rooms';
 import type { ClientSocket } from './client-socket';
 
 /** How long a room request may take before the client gives up on it. */
@@ -36,4 +46,14 @@ export function sendOp(socket: ClientSocket, op: LatentOp): Promise<Result<Laten
 
 export function saveBookmark(socket: ClientSocket, name: string): Promise<Result<Bookmark>> {
   return socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('bookmark:save', { name });
+}
+
+/** The room's op log, newest first (O14). */
+export function readHistory(socket: ClientSocket, req: RoomHistoryRequest): Promise<Result<RoomHistoryResponse>> {
+  return socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:history', req);
+}
+
+/** A new room starting at a past version of the joined one (O15); it writes a whole room, so it waits as long as room:create does. */
+export function branchRoom(socket: ClientSocket, req: RoomBranchRequest): Promise<Result<RoomCreateResponse>> {
+  return socket.timeout(REQUEST_TIMEOUT_MS * 2).emitWithAck('room:branch', req);
 }
