@@ -19,7 +19,7 @@ import {
 } from '../protocol/rooms';
 import type { ExplorerStore, RealtimePort } from '../stores/explorer-store';
 import { createClientSocket, type ClientSocket } from './client-socket';
-import { joinRoom, leaveRoom, REQUEST_TIMEOUT_MS, revokeLink, sendOp } from './room-client';
+import { discoverDirections, joinRoom, leaveRoom, REQUEST_TIMEOUT_MS, revokeLink, sendOp, steerToward } from './room-client';
 
 const DirectionAddedSchema = z.object({
   direction: z.object({ id: z.string().min(1), name: z.string(), method: z.string(), scores: z.record(z.string(), z.unknown()).optional(), createdAt: z.string().optional() }).loose(),
@@ -181,6 +181,8 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
       else pointerTimer ??= setTimeout(flushPointer, Math.max(0, wait));
     },
     revoke: (role) => revokeLink(socket, role),
+    discover: (req) => discoverDirections(socket, req),
+    steerToward: (req) => steerToward(socket, req),
   };
   store.getState().bindRealtime(port);
   store.getState().setConnection('connecting');
