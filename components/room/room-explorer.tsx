@@ -64,6 +64,7 @@ function Room({ roomId }: { roomId: string }) {
     });
     const hook = testHook();
     hook.forceOp = (op) => connection.port.sendOp(op);
+    hook.forceDiscover = (req) => store.getState().discover(req);
     const unsubscribe = store.subscribe((s) => {
       hook.roomVersion = s.room?.version ?? -1;
       hook.roomZ = s.room?.z ?? null;
