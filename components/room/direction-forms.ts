@@ -129,7 +129,7 @@ export function methodFields(method: DirectionMethod): FieldSpec[] {
   const shape = PARAMS_SCHEMAS[method].shape as Record<string, z.ZodType>;
   const params = Object.entries(shape).map(([k, s]) => describe(`params.${k}`, s, FIELD_TEXT[k] ?? { label: k, hint: '' }));
   const scoring = (['samples', 'span'] as const).map((k) => describe(`scoring.${k}`, ScoringSchema.shape[k], SCORING_TEXT[k]!));
-  const name: FieldSpec = { key: 'name', label: 'Name', hint: 'Optional; the server names it from the method otherwise.', kind: 'text', optional: true, initial: '' };
+  const name: FieldSpec = { key: 'name', label: 'Direction name', hint: 'Optional; the server names it from the method otherwise.', kind: 'text', optional: true, initial: '' };
   return [...params, name, ...scoring];
 }
 

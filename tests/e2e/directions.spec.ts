@@ -45,7 +45,7 @@ test('an editor finds directions and steers toward a digit; another member sees 
   const directionsBefore = await b.page.getByTestId('direction').count();
 
   // The form: method, its parameters with the schema's defaults, the classifier's attributes.
-  await a.page.getByTestId('find-directions').locator('summary').click();
+  await a.page.getByTestId('find-directions').locator(':scope > summary').click();
   const method = a.page.getByRole('combobox', { name: 'Method', exact: true });
   await expect(method).toHaveValue('sefa');
   await expect(a.page.getByRole('spinbutton', { name: 'Components', exact: true })).toHaveValue('5');
@@ -72,7 +72,7 @@ test('an editor finds directions and steers toward a digit; another member sees 
   // SeFa, two components, few scoring samples: progress, then the directions in B's sliders with scores.
   await method.selectOption('sefa');
   await a.page.getByRole('spinbutton', { name: 'Components', exact: true }).fill('2');
-  await a.page.getByRole('textbox', { name: 'Name', exact: true }).fill('e2e sefa');
+  await a.page.getByRole('textbox', { name: 'Direction name', exact: true }).fill('e2e sefa');
   await a.page.getByText('More settings').click();
   await a.page.getByRole('spinbutton', { name: 'Scoring samples', exact: true }).fill('8');
   await a.page.getByTestId('discover-start').click();
@@ -93,8 +93,8 @@ test('an editor finds directions and steers toward a digit; another member sees 
   // Steer toward the digit 7: A sees the ack's figures; B the new version and another z.
   const zBefore = await hook(b.page, 'roomZ');
   const versionBefore = (await hook(b.page, 'roomVersion'))!;
-  await a.page.getByTestId('steer-toward').locator('summary').click();
-  await a.page.getByRole('combobox', { name: 'Attribute', exact: true }).last().selectOption('7');
+  await a.page.getByTestId('steer-toward').locator(':scope > summary').click();
+  await a.page.getByTestId('steer-toward').getByRole('combobox', { name: 'Attribute', exact: true }).selectOption('7');
   await a.page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('20');
   await expect(a.page.getByTestId('steer-submit')).toHaveText('Steer toward 7');
   await a.page.getByTestId('steer-submit').click();
@@ -112,8 +112,8 @@ test('an editor finds directions and steers toward a digit; another member sees 
   await a.page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(a.page, 'room-directions.png');
   // The phone-sized page with the form open fits its width.
-  await b.page.getByTestId('find-directions').locator('summary').click();
-  await b.page.getByTestId('steer-toward').locator('summary').click();
+  await b.page.getByTestId('find-directions').locator(':scope > summary').click();
+  await b.page.getByTestId('steer-toward').locator(':scope > summary').click();
   expect(await b.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await screenshot(b.page, 'room-directions-phone.png');
 
@@ -121,11 +121,11 @@ test('an editor finds directions and steers toward a digit; another member sees 
   const c = await person(browser, baseURL!, 'Cy', { width: 1280, height: 800 });
   await c.page.goto(viewerLink);
   await expect(c.page.getByTestId('connection')).toHaveText('live');
-  await c.page.getByTestId('find-directions').locator('summary').click();
+  await c.page.getByTestId('find-directions').locator(':scope > summary').click();
   await expect(c.page.getByTestId('discover-disabled')).toContainText('viewer link');
   await expect(c.page.getByTestId('discover-start')).toBeDisabled();
   await expect(c.page.getByRole('combobox', { name: 'Method', exact: true })).toBeDisabled();
-  await c.page.getByTestId('steer-toward').locator('summary').click();
+  await c.page.getByTestId('steer-toward').locator(':scope > summary').click();
   await expect(c.page.getByTestId('steer-submit')).toBeDisabled();
   const forced = await c.page.evaluate(() => window.__latentroom!.forceDiscover!({ method: 'sefa', params: { components: 1 } }));
   expect(forced).toMatchObject({ ok: false, error: 'forbidden' });
