@@ -253,7 +253,8 @@ export interface ScoreBadge {
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const num = (x: number) => (Math.abs(x) >= 100 || Math.abs(x) < 0.01 ? x.toExponential(1) : x.toFixed(2));
+/** Two decimals (exponent past them), with a true minus sign. */
+const num = (x: number) => (x !== 0 && (Math.abs(x) >= 100 || Math.abs(x) < 0.01) ? x.toExponential(1) : x.toFixed(2)).replace('-', '−');
 
 /**
  * The scores worth a glance (docs/directions.md "Scores"): the attribute the direction moves,

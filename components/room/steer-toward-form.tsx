@@ -28,6 +28,7 @@ export function SteerTowardForm({ disabledReason, attributes }: { disabledReason
   };
 
   async function submit() {
+    setResult(null);
     const built = buildSteerRequest(values);
     if (!built.ok) {
       setErrors(built.errors);
@@ -35,7 +36,6 @@ export function SteerTowardForm({ disabledReason, attributes }: { disabledReason
     }
     setErrors({});
     setSending(true);
-    setResult(null);
     const res = await steerToward(built.request);
     setSending(false);
     setResult(res.ok ? { ok: true, attribute: built.request.attribute, sign: built.request.sign ?? 1, data: res.data } : { ok: false, message: res.message ?? res.error });

@@ -127,6 +127,7 @@ test('an editor finds directions and steers toward a digit; another member sees 
   await expect(c.page.getByRole('combobox', { name: 'Method', exact: true })).toBeDisabled();
   await c.page.getByTestId('steer-toward').locator(':scope > summary').click();
   await expect(c.page.getByTestId('steer-submit')).toBeDisabled();
+  await screenshot(c.page, 'room-directions-viewer.png');
   const forced = await c.page.evaluate(() => window.__latentroom!.forceDiscover!({ method: 'sefa', params: { components: 1 } }));
   expect(forced).toMatchObject({ ok: false, error: 'forbidden' });
   await expect(c.page.getByTestId('direction')).toHaveCount(directionsBefore + 2);

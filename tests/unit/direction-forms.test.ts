@@ -141,7 +141,7 @@ describe('buildSteerRequest', () => {
 describe('scoreBadges', () => {
   it('shows the target, its flip rate, the most entangled other attribute and the held-out accuracy, each with what it means', () => {
     const badges = scoreBadges({ target: '7', samples: 64, span: 2, flipRate: { '7': 0.625, '1': 0.1 }, entanglement: { '1': 0.2, '4': -0.45, '7': 1 }, heldOutAccuracy: 0.93 });
-    expect(badges.map((b) => b.text)).toEqual(['→ 7', 'flip 63%', 'entangled 4 -0.45', 'held-out 93%']);
+    expect(badges.map((b) => b.text)).toEqual(['→ 7', 'flip 63%', 'entangled 4 −0.45', 'held-out 93%']);
     expect(badges.find((b) => b.key === 'flip')!.title).toMatch(/64 sampled latents.*±2/);
     for (const b of badges) expect(b.title.length).toBeGreaterThan(10);
   });
