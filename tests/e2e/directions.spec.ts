@@ -5,7 +5,8 @@
  * - A (editor, desktop) fills the "Find directions" form: a value the schema refuses is not sent,
  *   a request the server refuses (PCA over encoded images on a DCGAN) shows the server's reason
  *   and adds nothing; a SeFa job then runs, shows its progress, and its directions appear in
- *   B's sliders (editor link, phone-sized) with their score badges;
+ *   B's sliders (editor link, phone-sized) with their score badges, and so does a conditional
+ *   direction made from them;
  * - A steers toward the digit 7: the ack's figures show in A, and B's room moves to that version
  *   with another z;
  * - a viewer sees the form disabled with the reason, and a discovery forced past the UI is
@@ -90,6 +91,18 @@ test('an editor finds directions and steers toward a digit; another member sees 
   await expect(flip).toHaveAttribute('title', /Flip rate: share of 8 sampled latents/);
   await expect(found.locator('[data-score="entanglement"]')).toHaveAttribute('title', /Entanglement/);
 
+  // A conditional direction: the first SeFa direction with the second projected out (picked by name).
+  await method.selectOption('conditional');
+  await a.page.getByRole('combobox', { name: 'Direction', exact: true }).selectOption({ label: 'e2e sefa 1' });
+  await a.page.getByRole('checkbox', { name: 'e2e sefa 2', exact: true }).check();
+  await a.page.getByRole('textbox', { name: 'Direction name', exact: true }).fill('e2e cond');
+  await a.page.getByRole('spinbutton', { name: 'Scoring samples', exact: true }).fill('8');
+  await a.page.getByTestId('discover-start').click();
+  await expect(a.page.getByTestId('discover-status')).toContainText('Conditional finished', { timeout: JOB_TIMEOUT_MS });
+  const conditional = b.page.locator('[data-testid="direction"][data-direction-name="e2e cond"]');
+  await expect(conditional).toContainText('conditional');
+  await expect(conditional.locator('[data-score="flip"]')).toBeVisible();
+
   // Steer toward the digit 7: A sees the ack's figures; B the new version and another z.
   const zBefore = await hook(b.page, 'roomZ');
   const versionBefore = (await hook(b.page, 'roomVersion'))!;
@@ -130,7 +143,7 @@ test('an editor finds directions and steers toward a digit; another member sees 
   await screenshot(c.page, 'room-directions-viewer.png');
   const forced = await c.page.evaluate(() => window.__latentroom!.forceDiscover!({ method: 'sefa', params: { components: 1 } }));
   expect(forced).toMatchObject({ ok: false, error: 'forbidden' });
-  await expect(c.page.getByTestId('direction')).toHaveCount(directionsBefore + 2);
+  await expect(c.page.getByTestId('direction')).toHaveCount(directionsBefore + 3);
 
   for (const p of [a, b, c]) expect(p.errors).toEqual([]);
   await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
