@@ -15,6 +15,7 @@ import { createEngineClient } from './inference/engine-client';
 import { describeEngine } from './inference/engine-protocol';
 import { API_READY_LINE } from './api-ready';
 import { createLogger } from './logger';
+import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {
   const config = env();
@@ -45,26 +46,15 @@ async function main(): Promise<void> {
   logger.info(`Database: ${database.kind}`);
   console.log(`${API_READY_LINE}${server.url}`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    void (async () => {
+  stopOnSignals(
+    logger,
+    (signal) => `${signal}: shutting down`,
+    async () => {
       await server.close();
       await engine.close();
       await database.close();
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error('shutdown failed', err);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    },
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
-});
+runMain(main);

@@ -16,6 +16,7 @@ import { describeEngine } from './inference/engine-protocol';
 import { createLogger } from './logger';
 import { createPointsService } from './points/service';
 import { startTrainingService } from './training/service';
+import { runMain, stopOnSignals } from './process-lifecycle';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -80,29 +81,18 @@ async function main(): Promise<void> {
   if (node) console.log(`Cluster node ${node.config.nodeId} (prefix ${node.config.prefix}, frames: ${node.config.inference})`);
   console.log(`Latentroom ready at ${server.url}`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    void (async () => {
+  stopOnSignals(
+    logger,
+    (signal) => `${signal}: shutting down`,
+    async () => {
       await server.close();
       await node?.close();
       await directions.close();
       await training.close();
       await engine.close();
       await database.close();
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error('shutdown failed', err);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    },
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
-});
+runMain(main);

@@ -14,6 +14,23 @@ import { useThrottledOp } from './use-throttled-op';
 /** Images in the strip. */
 const STRIP_STEPS = 7;
 
+/** One end of the interpolation: a bookmark of the room, by id ('' while none is chosen). */
+function BookmarkSelect(props: { label: 'From' | 'To'; value: string; onChange(id: string): void; bookmarks: readonly { id: string; name: string }[] }) {
+  return (
+    <label className="field grow">
+      <span>{props.label}</span>
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)} aria-label={`${props.label.toLowerCase()} bookmark`}>
+        <option value="">choose…</option>
+        {props.bookmarks.map((b) => (
+          <option key={b.id} value={b.id}>
+            {b.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function InterpolationPanel({ disabled, modelId }: { disabled: boolean; modelId: string }) {
   const store = useExplorerStore();
   const bookmarks = useExplorer((s) => s.room?.bookmarks ?? []);
@@ -43,28 +60,8 @@ export function InterpolationPanel({ disabled, modelId }: { disabled: boolean; m
   return (
     <div className="stack">
       <div className="row wrap">
-        <label className="field grow">
-          <span>From</span>
-          <select value={fromId} onChange={(e) => setFromId(e.target.value)} aria-label="from bookmark">
-            <option value="">choose…</option>
-            {bookmarks.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field grow">
-          <span>To</span>
-          <select value={toId} onChange={(e) => setToId(e.target.value)} aria-label="to bookmark">
-            <option value="">choose…</option>
-            {bookmarks.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <BookmarkSelect label="From" value={fromId} onChange={setFromId} bookmarks={bookmarks} />
+        <BookmarkSelect label="To" value={toId} onChange={setToId} bookmarks={bookmarks} />
         <fieldset className="segmented">
           <legend className="visually-hidden">interpolation</legend>
           {(['slerp', 'lerp'] as const).map((m) => (

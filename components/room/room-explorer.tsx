@@ -18,6 +18,7 @@ import { BookmarksPanel } from './bookmarks-panel';
 import { ConnectionBanner, ConnectionPill } from './connection-banner';
 import { DirectionSliders } from './direction-sliders';
 import { DirectionTools } from './direction-tools';
+import { HistoryPanel } from './history-panel';
 import { ImagePanel } from './image-panel';
 import { InterpolationPanel } from './interpolation-panel';
 import { MembersList } from './members-list';
@@ -181,6 +182,7 @@ function Room({ roomId }: { roomId: string }) {
               <ImagePanel />
             </section>
             <BasicControls disabled={disabled} classNames={model?.classNames} />
+            <HistoryPanel roomName={title} modelId={room.modelId} role={room.role} offline={status !== 'live'} />
             <MembersList />
             <BookmarksPanel disabled={disabled} modelId={room.modelId} />
             <ShareLinks saved={saved} onTokens={() => setSaved(listSavedRooms().find((r) => r.roomId === roomId))} />

@@ -14,6 +14,8 @@ export interface LatentroomHook {
   renderedFrames: number;
   /** Draw calls of the last scene render (renderer.info.render.calls). */
   drawCalls: number;
+  /** The 3D view runs on a software rasteriser (drawn without multisampling, at pixel ratio 1). */
+  softwareRenderer?: boolean;
   /** The projection the cloud is drawn with. */
   projection: 'pca' | 'umap' | null;
   /** Bookmark markers drawn in the 3D view. */

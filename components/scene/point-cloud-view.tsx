@@ -59,6 +59,16 @@ function circleTexture(): THREE.Texture {
   return t;
 }
 
+/** True when WebGL is drawn by a software rasteriser (no GPU, or a blocklisted one). */
+function softwareWebGL(): boolean {
+  const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
+  if (!gl) return false;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+}
+
 export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; modelId: string }) {
   const store = useExplorerStore();
   const containerRef = useRef<HTMLDivElement>(null);
@@ -109,13 +119,17 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     if (!container || !labelsEl) return;
     const labels: HTMLDivElement = labelsEl;
     let renderer: THREE.WebGLRenderer;
+    const software = softwareWebGL();
     try {
-      renderer = new THREE.WebGLRenderer({ antialias: true });
+      // Multisampling costs a software rasteriser (no GPU: SwiftShader, llvmpipe) about as much as
+      // the whole cloud (bench:scene); it keeps its look on a GPU, where it is nearly free.
+      renderer = new THREE.WebGLRenderer({ antialias: !software });
     } catch (err) {
       queueMicrotask(() => setFailure(`The 3D view needs WebGL, which this browser could not start (${err instanceof Error ? err.message : String(err)}).`));
       return;
     }
-    renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+    renderer.setPixelRatio(software ? 1 : Math.min(window.devicePixelRatio, 2));
+    testHook().softwareRenderer = software;
     renderer.setClearColor(BACKGROUND);
     renderer.domElement.className = 'scene-canvas';
     container.prepend(renderer.domElement);

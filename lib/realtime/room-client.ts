@@ -4,7 +4,17 @@
  */
 import { PROTOCOL_VERSION, type Result } from '../protocol/events';
 import type { DirectionDiscoverRequest, DirectionDiscoverResponse, DirectionSteerRequest, DirectionSteerResponse } from '../protocol/directions';
-import type { Bookmark, LatentOp, LatentOpResponse, RoomCreateResponse, RoomRevokeResponse, RoomSnapshot } from '../protocol/rooms';
+import type {
+  Bookmark,
+  LatentOp,
+  LatentOpResponse,
+  RoomBranchRequest,
+  RoomCreateResponse,
+  RoomHistoryRequest,
+  RoomHistoryResponse,
+  RoomRevokeResponse,
+  RoomSnapshot,
+} from '../protocol/rooms';
 import type { ClientSocket } from './client-socket';
 
 /** How long a room request may take before the client gives up on it. */
@@ -52,4 +62,14 @@ export function discoverDirections(socket: ClientSocket, req: DirectionDiscoverR
 /** Steers the room's latent toward a classifier attribute (SPEC D7); acked once the `steer` op is applied. */
 export function steerToward(socket: ClientSocket, req: DirectionSteerRequest): Promise<Result<DirectionSteerResponse>> {
   return socket.timeout(STEER_TIMEOUT_MS).emitWithAck('direction:steer', req);
+}
+
+/** The room's op log, newest first (O14). */
+export function readHistory(socket: ClientSocket, req: RoomHistoryRequest): Promise<Result<RoomHistoryResponse>> {
+  return socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('room:history', req);
+}
+
+/** A new room starting at a past version of the joined one (O15); it writes a whole room, so it waits as long as room:create does. */
+export function branchRoom(socket: ClientSocket, req: RoomBranchRequest): Promise<Result<RoomCreateResponse>> {
+  return socket.timeout(REQUEST_TIMEOUT_MS * 2).emitWithAck('room:branch', req);
 }

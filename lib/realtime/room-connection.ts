@@ -3,7 +3,8 @@
  * with the link's token, feeds every broadcast into the explorer store's reducers
  * (lib/stores), decodes frames newest-wins (SPEC F2: a frame is decoded only if it would be newer
  * than the painted one, and taken only if it still is once decoded), and serves the store's
- * intents (ops, bookmarks, pointers, link revocation) as a RealtimePort.
+ * intents (ops, bookmarks, pointers, link revocation) as a RealtimePort, and the history slice's
+ * (reading the op log, branching) as a HistoryPort.
  *
  * Reconnects: socket.io retries by itself; a recovered session gets `room:snapshot` (R1), an
  * unrecovered one joins again with the token (J2). The store's connection slice shows which.
@@ -19,7 +20,7 @@ import {
 } from '../protocol/rooms';
 import type { ExplorerStore, RealtimePort } from '../stores/explorer-store';
 import { createClientSocket, type ClientSocket } from './client-socket';
-import { discoverDirections, joinRoom, leaveRoom, REQUEST_TIMEOUT_MS, revokeLink, sendOp, steerToward } from './room-client';
+import { branchRoom, discoverDirections, joinRoom, leaveRoom, readHistory, REQUEST_TIMEOUT_MS, revokeLink, sendOp, steerToward } from './room-client';
 
 const DirectionAddedSchema = z.object({
   direction: z.object({ id: z.string().min(1), name: z.string(), method: z.string(), scores: z.record(z.string(), z.unknown()).optional(), createdAt: z.string().optional() }).loose(),
@@ -185,6 +186,7 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
     steerToward: (req) => steerToward(socket, req),
   };
   store.getState().bindRealtime(port);
+  store.getState().bindHistory({ history: (req) => readHistory(socket, req), branch: (req) => branchRoom(socket, req) });
   store.getState().setConnection('connecting');
   socket.connect();
 
@@ -196,6 +198,7 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
       clearTimeout(retry);
       clearTimeout(pointerTimer);
       store.getState().bindRealtime(undefined);
+      store.getState().bindHistory(undefined);
       if (joined && socket.connected) void leaveRoom(socket).catch(() => undefined);
       socket.disconnect();
     },

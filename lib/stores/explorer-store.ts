@@ -11,12 +11,14 @@
  *   intents     what components call: steer, save a bookmark, point. They go to the realtime
  *               layer (lib/realtime/room-connection.ts), the only code that emits on the socket,
  *               and change nothing here until the server answers (no optimistic state).
+ *   history     the loaded op log, the scrubber's preview, revert and branch (./history-slice.ts)
  */
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { DirectionDiscoverRequest, DirectionDiscoverResponse, DirectionSteerRequest, DirectionSteerResponse } from '../protocol/directions';
 import type { Result } from '../protocol/events';
 import type { Bookmark, DirectionInfo, LatentOp, LatentStateFields, Member, Pointer, PointerBroadcast, Role, RoomSnapshot } from '../protocol/rooms';
 import type { PointCloud } from '../points/format';
+import { historySlice, type HistorySlice } from './history-slice';
 import {
   applyBookmarkSaved,
   applyDirectionAdded,
@@ -140,7 +142,7 @@ export interface IntentsSlice {
   clearError(): void;
 }
 
-export type ExplorerState = ConnectionSlice & RoomSlice & FrameSlice & PresenceSlice & PointsSlice & IntentsSlice;
+export type ExplorerState = ConnectionSlice & RoomSlice & FrameSlice & PresenceSlice & PointsSlice & IntentsSlice & HistorySlice;
 export type ExplorerStore = StoreApi<ExplorerState>;
 
 type Slice<T> = StateCreator<ExplorerState, [], [], T>;
@@ -293,5 +295,6 @@ export function createExplorerStore(): ExplorerStore {
     ...presenceSlice(...a),
     ...pointsSlice(...a),
     ...intentsSlice()(...a),
+    ...historySlice()(...a),
   }));
 }

@@ -43,6 +43,7 @@ import { toStored } from '../rooms/room-store';
 import type { LeaseOwner, RoomLeases } from './leases';
 import { NodeGoneError, RpcFailed, type NodeRpc, type RpcHandler } from './node-rpc';
 import { RemoteRoom } from './remote-room';
+import { keyedLock } from '../rooms/keyed-lock';
 
 /** A forwarded request gives up before the client's own 5 s request timeout (lib/realtime/room-client.ts). */
 export const FORWARD_TIMEOUT_MS = 4_000;
@@ -156,23 +157,10 @@ export function createClusterRooms(opts: {
 }): ClusterRooms {
   const { io, local, leases, rpc, nodeId, logger } = opts;
   const remotes = new Map<string, RemoteRoom>();
-  const locks = new Map<string, Promise<void>>();
   const methods = roomMethods();
 
   /** Join, leave and moves of one room run one at a time on this node. */
-  async function withLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(roomId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = previous.then(() => new Promise<void>((r) => (release = r)));
-    locks.set(roomId, mine);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (locks.get(roomId) === mine) locks.delete(roomId);
-    }
-  }
+  const withLock = keyedLock();
 
   function localSockets(roomId: string): RealtimeSocket[] {
     const out: RealtimeSocket[] = [];

@@ -17,6 +17,7 @@ import { createLogger } from '../logger';
 import { defaultNodeId } from './config';
 import { DECODE_QUEUE, DecodeJobSchema, type DecodeResult } from './decode-queue';
 import { clusterKeys, connectRedis, waitForRedis } from './redis';
+import { runMain, stopOnSignals } from '../process-lifecycle';
 
 /**
  * A job's lock lasts this long and is renewed every half of it; a killed worker's jobs count as
@@ -74,26 +75,15 @@ async function main(): Promise<void> {
   console.log(describeEngine(engine.info));
   console.log(`Inference worker ${id} ready (queue ${DECODE_QUEUE}, concurrency ${config.INFERENCE_CONCURRENCY})`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: inference worker ${id} stopping after ${decoded} decodes`);
-    void (async () => {
+  stopOnSignals(
+    logger,
+    (signal) => `${signal}: inference worker ${id} stopping after ${decoded} decodes`,
+    async () => {
       await worker.close();
       await engine.close();
       connection.disconnect();
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error('shutdown failed', err);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    },
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
-});
+runMain(main);

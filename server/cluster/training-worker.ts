@@ -17,6 +17,7 @@ import type { WorkerStart } from '../training/worker-protocol';
 import { defaultNodeId } from './config';
 import { clusterKeys, connectRedis, waitForRedis } from './redis';
 import { cancelKey, toWireEvent, TRAINING_QUEUE } from './training-queue';
+import { runMain, stopOnSignals } from '../process-lifecycle';
 
 /** A training step can hold a job for a while; its lock is renewed from this process, not the job's. */
 const LOCK_MS = 30_000;
@@ -62,28 +63,17 @@ async function main(): Promise<void> {
   await worker.waitUntilReady();
   console.log(`Training worker ${id} ready (queue ${TRAINING_QUEUE})`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: training worker ${id} stopping (a running job is cancelled after its step and checkpoints)`);
-    void (async () => {
+  stopOnSignals(
+    logger,
+    (signal) => `${signal}: training worker ${id} stopping (a running job is cancelled after its step and checkpoints)`,
+    async () => {
       // The running job stops after its step with a checkpoint; it stays active in the queue
       // and another worker takes it once its lock lapses.
       for (const proc of running) proc.cancel();
       await worker.close();
       connection.disconnect();
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error('shutdown failed', err);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    },
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
-});
+runMain(main);

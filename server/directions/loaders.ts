@@ -9,14 +9,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDomainClassifier, type DomainClassifier } from '../../models/classifier/index';
 import { readCardSync } from '../../models/common/checkpoint';
-import type { GenerativeModel } from '../../models/common/family';
 import { loadDataset } from '../../models/datasets/index';
 import { generateShapes } from '../../models/datasets/shapes';
-import { buildGenerator, DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, decode } from '../../models/dcgan/model';
 import { attributeScorer, directionGenerator, type AttributeScorer, type DirectionGenerator, type FactorProbe } from '../../models/directions/index';
 import { loadCheckpointInstance } from '../../models/families';
 import { isImportedCard, loadImportedModel } from '../import/store';
-import { BUILTIN_RANDOM_DCGAN_ID, BUILTIN_RANDOM_DCGAN_SEED } from '../inference/model-registry';
+import { BUILTIN_RANDOM_DCGAN_ID, builtinRandomDcgan } from '../inference/model-registry';
 
 export interface DirectionModel {
   gen: DirectionGenerator;
@@ -31,15 +29,7 @@ export const PROBE_SEED = 0x4c52_0d1e;
 
 /** The built-in random DCGAN (server/inference/model-registry.ts), rebuilt from its seed. */
 function builtinRandom(): DirectionModel {
-  const generator = buildGenerator({ ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED });
-  const model: GenerativeModel = {
-    family: 'dcgan',
-    latentDim: DCGAN_MNIST.latentDim,
-    numClasses: null,
-    imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS],
-    decode: (z) => decode(generator, z),
-    dispose: () => generator.dispose(),
-  };
+  const { generator, model } = builtinRandomDcgan();
   return { gen: directionGenerator(BUILTIN_RANDOM_DCGAN_ID, model, { generator }), dataset: undefined, weightsHash: undefined, dispose: () => generator.dispose() };
 }
 

@@ -52,20 +52,36 @@ export interface ModelRegistry {
   dispose(): void;
 }
 
+/**
+ * The built-in random DCGAN, rebuilt from its seed: the generator network and the model as the rest
+ * of the service sees it (the engine, the direction jobs and the point-cloud worker all use this).
+ */
+export function builtinRandomDcgan(): { generator: tfl.LayersModel; model: GenerativeModel } {
+  const generator = buildGenerator({ ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED });
+  const model: GenerativeModel = {
+    family: 'dcgan',
+    latentDim: DCGAN_MNIST.latentDim,
+    numClasses: null,
+    imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS],
+    decode: (z) => decode(generator, z),
+    dispose: () => generator.dispose(),
+  };
+  return { generator, model };
+}
+
 function randomDcgan(): LoadedModel {
-  const config = { ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED };
-  const generator: tfl.LayersModel = buildGenerator(config);
+  const { model } = builtinRandomDcgan();
   return {
     summary: {
       id: BUILTIN_RANDOM_DCGAN_ID,
       family: 'dcgan',
-      latentDim: config.latentDim,
+      latentDim: model.latentDim,
       trained: false,
-      imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS],
+      imageShape: [...model.imageShape],
       numClasses: null,
     },
-    decode: (z) => decode(generator, z),
-    dispose: () => generator.dispose(),
+    decode: (z) => model.decode(z),
+    dispose: () => model.dispose(),
   };
 }
 

@@ -9,11 +9,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePoints } from '../../lib/points/format';
 import { loadModelDir } from '../../models/eval/model-dir';
-import type { GenerativeModel } from '../../models/common/family';
-import { DCGAN_CHANNELS, DCGAN_IMAGE_SIZE, DCGAN_MNIST, buildGenerator, decode } from '../../models/dcgan/model';
 import { readCardSync } from '../../models/common/checkpoint';
 import { initEngine } from '../inference/engine';
-import { BUILTIN_RANDOM_DCGAN_ID, BUILTIN_RANDOM_DCGAN_SEED } from '../inference/model-registry';
+import { BUILTIN_RANDOM_DCGAN_ID, builtinRandomDcgan } from '../inference/model-registry';
 import { isImportedCard, loadImportedForEval } from '../import/registry-hook';
 import { computePoints, type PointsSource } from './compute';
 import type { PointsJob } from './service';
@@ -27,16 +25,8 @@ process.on('disconnect', () => {
 
 async function source(): Promise<{ src: PointsSource; dispose(): void }> {
   if (job.modelId === BUILTIN_RANDOM_DCGAN_ID) {
-    const generator = buildGenerator({ ...DCGAN_MNIST, seed: BUILTIN_RANDOM_DCGAN_SEED });
-    const model: GenerativeModel = {
-      family: 'dcgan',
-      latentDim: DCGAN_MNIST.latentDim,
-      numClasses: null,
-      imageShape: [DCGAN_IMAGE_SIZE, DCGAN_IMAGE_SIZE, DCGAN_CHANNELS],
-      decode: (z) => decode(generator, z),
-      dispose: () => generator.dispose(),
-    };
-    return { src: { id: job.modelId, weightsHash: '', dataset: 'mnist', model }, dispose: () => generator.dispose() };
+    const { model } = builtinRandomDcgan();
+    return { src: { id: job.modelId, weightsHash: '', dataset: 'mnist', model }, dispose: () => model.dispose() };
   }
   const dir = path.join(job.modelDir, job.modelId);
   const card = readCardSync(dir);

@@ -15,6 +15,7 @@ import { Room, type ModelShape, type RenderFrame, type RoomOutbox } from './room
 import type { LatentSnapshot } from './room-state';
 import type { NewBookmark, RoomStore, StoredOp } from './room-store';
 import { hashToken, newRoomId, newToken } from './tokens';
+import { keyedLock } from './keyed-lock';
 
 export interface RoomRegistryDeps {
   store: RoomStore;
@@ -45,23 +46,10 @@ export interface RoomImport {
 
 export function createRoomRegistry(deps: RoomRegistryDeps) {
   const rooms = new Map<string, Room>();
-  const locks = new Map<string, Promise<void>>();
   let models: Promise<ModelSummary[]> | undefined;
 
   /** Runs `fn` after every earlier holder of this room's lock has finished. */
-  async function withLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(roomId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = previous.then(() => new Promise<void>((r) => (release = r)));
-    locks.set(roomId, mine);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (locks.get(roomId) === mine) locks.delete(roomId);
-    }
-  }
+  const withLock = keyedLock();
 
   async function modelShape(modelId: string): Promise<ModelSummary & ModelShape> {
     // Models load once in the engine; a failed listing is retried on the next call.
@@ -238,7 +226,7 @@ export function createRoomRegistry(deps: RoomRegistryDeps) {
 
     /** Waits for every lock holder and every room's writes and renders (shutdown). */
     async settle(): Promise<void> {
-      while (locks.size > 0) await Promise.all([...locks.values()]);
+      await withLock.settle();
       await Promise.all([...rooms.values()].map((r) => r.settle()));
     },
   };
