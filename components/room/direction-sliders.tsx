@@ -3,11 +3,13 @@
 /**
  * One slider per stored direction of the model: its position is the room's shared weight
  * (SPEC O11: `weight` ops land every member on the same position), with nudge buttons (`nudge`
- * along the direction). Directions found later (issue 6) bring scores, shown when present.
+ * along the direction). Directions found later (issue 6) bring scores, shown when present as
+ * compact badges whose tooltips say what they mean (./direction-forms.ts scoreBadges).
  */
 import { useState } from 'react';
-import { MAX_STEP } from '@/lib/protocol/rooms';
+import { MAX_STEP, type DirectionInfo } from '@/lib/protocol/rooms';
 import { useExplorer } from '@/components/providers/explorer-provider';
+import { scoreBadges } from './direction-forms';
 import { useThrottledOp } from './use-throttled-op';
 
 /** Slider range, z units along the unit direction. */
@@ -46,9 +48,8 @@ export function DirectionSliders({ disabled }: { disabled: boolean }) {
       {directions.map((d) => {
         const shared = weights[d.id] ?? 0;
         const value = drafts[d.id] ?? shared;
-        const scores = (d as { scores?: Record<string, unknown> }).scores;
         return (
-          <li key={d.id} className="direction">
+          <li key={d.id} className="direction" data-testid="direction" data-direction-name={d.name}>
             <label className="slider-field">
               <span className="slider-label">
                 {d.name} <span className="muted small">{d.method}</span> <output>{value.toFixed(2)}</output>
@@ -76,20 +77,26 @@ export function DirectionSliders({ disabled }: { disabled: boolean }) {
               <button type="button" className="btn btn-small" disabled={disabled} aria-label={`nudge ${d.name} by +${NUDGE}`} onClick={() => void steer({ kind: 'nudge', direction: { direction: d.id }, amount: NUDGE })}>
                 +
               </button>
-              {scores && typeof scores === 'object' && (
-                <span className="muted small">
-                  {Object.entries(scores)
-                    .filter(([, v]) => typeof v === 'number')
-                    .slice(0, 3)
-                    .map(([k, v]) => `${k} ${(v as number).toFixed(2)}`)
-                    .join(' · ')}
-                </span>
-              )}
+              <ScoreBadges scores={d.scores} />
             </div>
           </li>
         );
       })}
     </ul>
     </>
+  );
+}
+
+function ScoreBadges({ scores }: { scores: DirectionInfo['scores'] }) {
+  const badges = scoreBadges(scores);
+  if (badges.length === 0) return null;
+  return (
+    <ul className="score-badges" aria-label="scores" data-testid="direction-scores">
+      {badges.map((b) => (
+        <li key={b.key} className="score-badge" title={b.title} data-score={b.key} tabIndex={0} aria-label={`${b.text}: ${b.title}`}>
+          {b.text}
+        </li>
+      ))}
+    </ul>
   );
 }

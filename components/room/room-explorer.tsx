@@ -17,6 +17,7 @@ import { BasicControls } from './basic-controls';
 import { BookmarksPanel } from './bookmarks-panel';
 import { ConnectionBanner, ConnectionPill } from './connection-banner';
 import { DirectionSliders } from './direction-sliders';
+import { DirectionTools } from './direction-tools';
 import { HistoryPanel } from './history-panel';
 import { ImagePanel } from './image-panel';
 import { InterpolationPanel } from './interpolation-panel';
@@ -64,6 +65,7 @@ function Room({ roomId }: { roomId: string }) {
     });
     const hook = testHook();
     hook.forceOp = (op) => connection.port.sendOp(op);
+    hook.forceDiscover = (req) => store.getState().discover(req);
     const unsubscribe = store.subscribe((s) => {
       hook.roomVersion = s.room?.version ?? -1;
       hook.roomZ = s.room?.z ?? null;
@@ -160,7 +162,16 @@ function Room({ roomId }: { roomId: string }) {
                 ))}
               </div>
               <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tab-panel">
-                {tab === 'directions' && <DirectionSliders disabled={disabled} />}
+                {tab === 'directions' && (
+                  <>
+                    <DirectionTools
+                      modelId={room.modelId}
+                      family={model?.family}
+                      disabledReason={isViewer ? 'You joined with a viewer link: only editors can find directions or steer toward an attribute.' : disabled ? 'Not connected to the room: this comes back once it is live again.' : null}
+                    />
+                    <DirectionSliders disabled={disabled} />
+                  </>
+                )}
                 {tab === 'arithmetic' && <ArithmeticBuilder disabled={disabled} />}
                 {tab === 'interpolate' && <InterpolationPanel disabled={disabled} modelId={room.modelId} />}
               </div>

@@ -3,6 +3,7 @@
  * figures from the three.js renderer (renderer.info) and the store's versions. Plain numbers,
  * written where they change; nothing reads them in the app itself.
  */
+import type { DirectionDiscoverRequest, DirectionDiscoverResponse } from '@/lib/protocol/directions';
 import type { Result } from '@/lib/protocol/events';
 import type { LatentOp } from '@/lib/protocol/rooms';
 
@@ -31,6 +32,8 @@ export interface LatentroomHook {
   probes: Record<string, [number, number, number]>;
   /** Sends an op past the UI (which a viewer's disabled controls would not), answering the server's ack. */
   forceOp?: (op: LatentOp) => Promise<Result<{ version: number }>>;
+  /** Sends `direction:discover` past the UI (a viewer's form is disabled), answering the server's ack. */
+  forceDiscover?: (req: DirectionDiscoverRequest) => Promise<Result<DirectionDiscoverResponse>>;
 }
 
 declare global {

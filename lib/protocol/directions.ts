@@ -105,6 +105,14 @@ export const DirectionDiscoverRequestSchema = z.discriminatedUnion('method', [
 export type DirectionDiscoverRequest = z.input<typeof DirectionDiscoverRequestSchema>;
 export type DirectionSpec = z.output<typeof DirectionDiscoverRequestSchema>;
 
+/**
+ * `GET /api/models/:id/directions/attributes`: the attributes the model's classifier scores, the
+ * values `attribute` takes in classifier methods and `direction:steer`; empty without a classifier.
+ * @example { ok: true, attributes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] }
+ */
+export const DirectionAttributesAnswerSchema = z.object({ ok: z.literal(true), attributes: z.array(z.string()) });
+export const directionAttributesUrl = (modelId: string) => `/api/models/${encodeURIComponent(modelId)}/directions/attributes`;
+
 /** `direction:discover` answer. @example { jobId: '5d1c…' } */
 export interface DirectionDiscoverResponse {
   jobId: string;

@@ -20,7 +20,7 @@ import {
 } from '../protocol/rooms';
 import type { ExplorerStore, RealtimePort } from '../stores/explorer-store';
 import { createClientSocket, type ClientSocket } from './client-socket';
-import { branchRoom, joinRoom, leaveRoom, readHistory, REQUEST_TIMEOUT_MS, revokeLink, sendOp } from './room-client';
+import { branchRoom, discoverDirections, joinRoom, leaveRoom, readHistory, REQUEST_TIMEOUT_MS, revokeLink, sendOp, steerToward } from './room-client';
 
 const DirectionAddedSchema = z.object({
   direction: z.object({ id: z.string().min(1), name: z.string(), method: z.string(), scores: z.record(z.string(), z.unknown()).optional(), createdAt: z.string().optional() }).loose(),
@@ -182,6 +182,8 @@ export function connectRoom(opts: RoomConnectionOptions): RoomConnection {
       else pointerTimer ??= setTimeout(flushPointer, Math.max(0, wait));
     },
     revoke: (role) => revokeLink(socket, role),
+    discover: (req) => discoverDirections(socket, req),
+    steerToward: (req) => steerToward(socket, req),
   };
   store.getState().bindRealtime(port);
   store.getState().bindHistory({ history: (req) => readHistory(socket, req), branch: (req) => branchRoom(socket, req) });

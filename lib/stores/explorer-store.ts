@@ -14,6 +14,7 @@
  *   history     the loaded op log, the scrubber's preview, revert and branch (./history-slice.ts)
  */
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
+import type { DirectionDiscoverRequest, DirectionDiscoverResponse, DirectionSteerRequest, DirectionSteerResponse } from '../protocol/directions';
 import type { Result } from '../protocol/events';
 import type { Bookmark, DirectionInfo, LatentOp, LatentStateFields, Member, Pointer, PointerBroadcast, Role, RoomSnapshot } from '../protocol/rooms';
 import type { PointCloud } from '../points/format';
@@ -41,6 +42,10 @@ export interface RealtimePort {
   saveBookmark(name: string, tags: string[]): Promise<Result<Bookmark>>;
   sendPointer(pointer: Pointer): void;
   revoke(role: Role): Promise<Result<{ token: string }>>;
+  /** `direction:discover` (SPEC D1). Optional: a port without it answers `not-joined`. */
+  discover?(req: DirectionDiscoverRequest): Promise<Result<DirectionDiscoverResponse>>;
+  /** `direction:steer` (SPEC D7). */
+  steerToward?(req: DirectionSteerRequest): Promise<Result<DirectionSteerResponse>>;
 }
 
 export type ConnectionStatus =
@@ -125,6 +130,13 @@ export interface IntentsSlice {
   saveBookmark(name: string, tags: string[]): Promise<Result<Bookmark>>;
   point(pointer: Pointer): void;
   revoke(role: Role): Promise<Result<{ token: string }>>;
+  /**
+   * Starts a direction discovery; once acked, the job is listed in `discoveries` (0 of 0 until
+   * its first `direction:progress`), so a failure that comes before any progress still shows.
+   */
+  discover(req: DirectionDiscoverRequest): Promise<Result<DirectionDiscoverResponse>>;
+  /** Steers toward an attribute; the room changes with the `latent:state` of the `steer` op. */
+  steerToward(req: DirectionSteerRequest): Promise<Result<DirectionSteerResponse>>;
   /** Connects the store to a realtime layer (once it exists). */
   bindRealtime(port: RealtimePort | undefined): void;
   clearError(): void;
@@ -257,6 +269,19 @@ function intentsSlice(): Slice<IntentsSlice> {
       const res = await port.revoke(role).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server' }));
       set({ lastError: res.ok ? null : describe(res) });
       return res;
+    },
+    async discover(req) {
+      if (!port?.discover) return NOT_CONNECTED;
+      const res = await port.discover(req).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server (timed out)' }));
+      if (res.ok) {
+        const { jobId } = res.data;
+        set((st) => (st.discoveries[jobId] ? {} : { discoveries: { ...st.discoveries, [jobId]: { method: req.method, done: 0, total: 0, error: null } } }));
+      }
+      return res;
+    },
+    async steerToward(req) {
+      if (!port?.steerToward) return NOT_CONNECTED;
+      return port.steerToward(req).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server (timed out)' }));
     },
   });
 }

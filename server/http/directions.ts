@@ -4,6 +4,8 @@
  *
  *   POST /api/models/:id/directions            { method, params, name?, scoring? } → 202 { ok, job }
  *   GET  /api/models/:id/directions            → { ok, directions: [{ id, name, method, scores, createdAt }] }
+ *   GET  /api/models/:id/directions/attributes → { ok, attributes }: what the model's classifier scores
+ *                                                (the `attribute` of classifier methods and steers; [] without one)
  *   GET  /api/models/:id/directions/export     → { format: 'latentroom-directions', formatVersion: 1,
  *                                                  modelId, weightsHash, directions: [...] }
  *   POST /api/models/:id/directions/import     an export → 201 { ok, directions }
@@ -42,6 +44,9 @@ export async function handleDirectionsApi(req: IncomingMessage, res: ServerRespo
         } else if (req.method === 'GET') {
           sendJson(res, 200, { ok: true, directions: await service.list(modelId) });
         } else methodNotAllowed(res, 'GET, POST');
+      } else if (action === 'attributes') {
+        if (req.method !== 'GET') return (methodNotAllowed(res, 'GET'), true);
+        sendJson(res, 200, { ok: true, attributes: await service.attributes(modelId) });
       } else if (action === 'export') {
         if (req.method !== 'GET') return (methodNotAllowed(res, 'GET'), true);
         sendJson(res, 200, await service.exportModel(modelId));

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../../lib/env';
 import type { ServerToClientEvents } from '../../lib/protocol/events';
-import type { DirectionJobView, DirectionRecord, DirectionsExport } from '../../lib/protocol/directions';
+import { DirectionAttributesAnswerSchema, type DirectionJobView, type DirectionRecord, type DirectionsExport } from '../../lib/protocol/directions';
 import { io } from 'socket.io-client';
 import type { ClientSocket } from '../../lib/realtime/client-socket';
 import { createRoom, joinRoom, saveBookmark, sendOp } from '../../lib/realtime/room-client';
@@ -153,6 +153,16 @@ describe('REST: POST /api/models/:id/directions, jobs and their events', () => {
     expect(huge.status).toBe(413);
     expect((await listed()).length).toBe(before);
     expect((await listed(BUILTIN_RANDOM_DCGAN_ID)).length).toBe(0);
+  });
+
+  it('GET .../directions/attributes: what the classifier scores, for the form and the steer; none without a classifier; 404 for an unknown model', async () => {
+    const r = await api('GET', `/api/models/${MODEL}/directions/attributes`);
+    expect(r.status).toBe(200);
+    expect(DirectionAttributesAnswerSchema.parse(r.body).attributes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const none = await api('GET', `/api/models/${BUILTIN_RANDOM_DCGAN_ID}/directions/attributes`);
+    expect(none).toEqual({ status: 200, body: { ok: true, attributes: [] } });
+    expect((await api('GET', '/api/models/no-such-model/directions/attributes')).status).toBe(404);
+    expect((await api('POST', `/api/models/${MODEL}/directions/attributes`, {})).status).toBe(405);
   });
 
   it('export and import: the imported vectors are the exported ones bit for bit; a bad file imports nothing', async () => {

@@ -1,0 +1,150 @@
+/**
+ * Finding directions and steering toward an attribute from the room page (SPEC D1–D7), with one
+ * browser context per member, waiting on app state (never on sleeps):
+ *
+ * - A (editor, desktop) fills the "Find directions" form: a value the schema refuses is not sent,
+ *   a request the server refuses (PCA over encoded images on a DCGAN) shows the server's reason
+ *   and adds nothing; a SeFa job then runs, shows its progress, and its directions appear in
+ *   B's sliders (editor link, phone-sized) with their score badges, and so does a conditional
+ *   direction made from them;
+ * - A steers toward the digit 7: the ack's figures show in A, and B's room moves to that version
+ *   with another z;
+ * - a viewer sees the form disabled with the reason, and a discovery forced past the UI is
+ *   answered `forbidden`.
+ */
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { expect, test } from './fixtures';
+import { hook, nameContext, screenshot } from './support';
+
+/** A shipped model with a classifier for its images (classifier-mnist). */
+const MODEL = 'dcgan-mnist';
+/** The directions worker starts at its first request and loads the model and its classifier. */
+const JOB_TIMEOUT_MS = 120_000;
+
+async function person(browser: Browser, baseURL: string, name: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page; errors: Error[] }> {
+  const context = await browser.newContext({ baseURL, viewport });
+  const page = await context.newPage();
+  const errors: Error[] = [];
+  page.on('pageerror', (err) => errors.push(err));
+  await nameContext(page, name);
+  return { context, page, errors };
+}
+
+test('an editor finds directions and steers toward a digit; another member sees both; a viewer cannot', async ({ browser, baseURL }) => {
+  test.setTimeout(300_000);
+  const a = await person(browser, baseURL!, 'Ada', { width: 1440, height: 900 });
+  const b = await person(browser, baseURL!, 'Bo', { width: 390, height: 844 });
+
+  await a.page.goto('/');
+  await a.page.getByTestId(`create-room-${MODEL}`).click();
+  await a.page.waitForURL(/\/rooms\/[A-Za-z0-9_-]+#t=/);
+  await expect(a.page.getByTestId('connection')).toHaveText('live');
+  const editorLink = await a.page.getByTestId('editor-link').inputValue();
+  const viewerLink = await a.page.getByTestId('viewer-link').inputValue();
+  await b.page.goto(editorLink);
+  await expect(b.page.getByTestId('connection')).toHaveText('live');
+  const directionsBefore = await b.page.getByTestId('direction').count();
+
+  // The form: method, its parameters with the schema's defaults, the classifier's attributes.
+  await a.page.getByTestId('find-directions').locator(':scope > summary').click();
+  const method = a.page.getByRole('combobox', { name: 'Method', exact: true });
+  await expect(method).toHaveValue('sefa');
+  await expect(a.page.getByRole('spinbutton', { name: 'Components', exact: true })).toHaveValue('5');
+  await method.selectOption('classifier-gradient');
+  const attribute = a.page.getByRole('combobox', { name: 'Attribute', exact: true });
+  await expect(attribute.locator('option:not([disabled])')).toHaveText(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  await expect(a.page.getByRole('spinbutton', { name: 'Samples', exact: true })).toHaveValue('256');
+
+  // A value the schema refuses is not sent (no job appears).
+  await method.selectOption('sefa');
+  await a.page.getByRole('spinbutton', { name: 'Components', exact: true }).fill('0');
+  await a.page.getByTestId('discover-start').click();
+  await expect(a.page.getByTestId('discover-invalid')).toContainText('Components: at least 1');
+  await expect(a.page.getByRole('spinbutton', { name: 'Components', exact: true })).toHaveAttribute('aria-invalid', 'true');
+  await expect(a.page.getByTestId('discover-status')).toHaveCount(0);
+
+  // A request the server refuses shows its reason and adds nothing.
+  await method.selectOption('pca');
+  await a.page.getByRole('combobox', { name: 'Source', exact: true }).selectOption('encoded');
+  await a.page.getByTestId('discover-start').click();
+  await expect(a.page.getByTestId('discover-error')).toContainText(/encoder/);
+  await expect(a.page.getByTestId('discover-status')).toHaveCount(0);
+
+  // SeFa, two components, few scoring samples: progress, then the directions in B's sliders with scores.
+  await method.selectOption('sefa');
+  await a.page.getByRole('spinbutton', { name: 'Components', exact: true }).fill('2');
+  await a.page.getByRole('textbox', { name: 'Direction name', exact: true }).fill('e2e sefa');
+  await a.page.getByText('More settings').click();
+  await a.page.getByRole('spinbutton', { name: 'Scoring samples', exact: true }).fill('8');
+  await a.page.getByTestId('discover-start').click();
+  await expect(a.page.getByTestId('discover-error')).toHaveCount(0);
+  await expect(a.page.getByTestId('discover-status')).toBeVisible();
+  await expect(a.page.getByTestId('discover-status')).toContainText('SeFa finished', { timeout: JOB_TIMEOUT_MS });
+  const found = b.page.locator('[data-testid="direction"][data-direction-name="e2e sefa 1"]');
+  await expect(found).toBeVisible();
+  await expect(b.page.locator('[data-testid="direction"][data-direction-name="e2e sefa 2"]')).toBeVisible();
+  await expect(b.page.getByTestId('direction')).toHaveCount(directionsBefore + 2);
+  const badges = found.getByTestId('direction-scores').locator('li');
+  await expect(badges.first()).toBeVisible();
+  const flip = found.locator('[data-score="flip"]');
+  await expect(flip).toHaveText(/^flip \d+%$/);
+  await expect(flip).toHaveAttribute('title', /Flip rate: share of 8 sampled latents/);
+  await expect(found.locator('[data-score="entanglement"]')).toHaveAttribute('title', /Entanglement/);
+
+  // A conditional direction: the first SeFa direction with the second projected out (picked by name).
+  await method.selectOption('conditional');
+  await a.page.getByRole('combobox', { name: 'Direction', exact: true }).selectOption({ label: 'e2e sefa 1' });
+  await a.page.getByRole('checkbox', { name: 'e2e sefa 2', exact: true }).check();
+  await a.page.getByRole('textbox', { name: 'Direction name', exact: true }).fill('e2e cond');
+  await a.page.getByRole('spinbutton', { name: 'Scoring samples', exact: true }).fill('8');
+  await a.page.getByTestId('discover-start').click();
+  await expect(a.page.getByTestId('discover-status')).toContainText('Conditional finished', { timeout: JOB_TIMEOUT_MS });
+  const conditional = b.page.locator('[data-testid="direction"][data-direction-name="e2e cond"]');
+  await expect(conditional).toContainText('conditional');
+  await expect(conditional.locator('[data-score="flip"]')).toBeVisible();
+
+  // Steer toward the digit 7: A sees the ack's figures; B the new version and another z.
+  const zBefore = await hook(b.page, 'roomZ');
+  const versionBefore = (await hook(b.page, 'roomVersion'))!;
+  await a.page.getByTestId('steer-toward').locator(':scope > summary').click();
+  await a.page.getByTestId('steer-toward').getByRole('combobox', { name: 'Attribute', exact: true }).selectOption('7');
+  await a.page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('20');
+  await expect(a.page.getByTestId('steer-submit')).toHaveText('Steer toward 7');
+  await a.page.getByTestId('steer-submit').click();
+  const result = a.page.getByTestId('steer-result');
+  await expect(result).toContainText(/“7” \(value \d\.\d\d\) after \d+ steps? · v\d+/, { timeout: JOB_TIMEOUT_MS });
+  const steeredVersion = Number(/· v(\d+)/.exec((await result.textContent())!)![1]);
+  expect(steeredVersion).toBeGreaterThan(versionBefore);
+  await expect.poll(() => hook(b.page, 'roomVersion')).toBeGreaterThanOrEqual(steeredVersion);
+  expect(await hook(b.page, 'roomZ')).not.toEqual(zBefore);
+  // A steer the schema refuses is not sent.
+  await a.page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('500');
+  await a.page.getByTestId('steer-submit').click();
+  await expect(a.page.getByTestId('steer-invalid')).toContainText('Steps: at most 200');
+
+  await a.page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(a.page, 'room-directions.png');
+  // The phone-sized page with the form open fits its width.
+  await b.page.getByTestId('find-directions').locator(':scope > summary').click();
+  await b.page.getByTestId('steer-toward').locator(':scope > summary').click();
+  expect(await b.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot(b.page, 'room-directions-phone.png');
+
+  // A viewer: the form is disabled with the reason; a discovery forced past it is forbidden.
+  const c = await person(browser, baseURL!, 'Cy', { width: 1280, height: 800 });
+  await c.page.goto(viewerLink);
+  await expect(c.page.getByTestId('connection')).toHaveText('live');
+  await c.page.getByTestId('find-directions').locator(':scope > summary').click();
+  await expect(c.page.getByTestId('discover-disabled')).toContainText('viewer link');
+  await expect(c.page.getByTestId('discover-start')).toBeDisabled();
+  await expect(c.page.getByRole('combobox', { name: 'Method', exact: true })).toBeDisabled();
+  await c.page.getByTestId('steer-toward').locator(':scope > summary').click();
+  await expect(c.page.getByTestId('steer-submit')).toBeDisabled();
+  await screenshot(c.page, 'room-directions-viewer.png');
+  const forced = await c.page.evaluate(() => window.__latentroom!.forceDiscover!({ method: 'sefa', params: { components: 1 } }));
+  expect(forced).toMatchObject({ ok: false, error: 'forbidden' });
+  await expect(c.page.getByTestId('direction')).toHaveCount(directionsBefore + 3);
+
+  for (const p of [a, b, c]) expect(p.errors).toEqual([]);
+  await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
+});
