@@ -12,23 +12,13 @@
  * - a viewer sees the form disabled with the reason, and a discovery forced past the UI is
  *   answered `forbidden`.
  */
-import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { hook, nameContext, screenshot } from './support';
+import { createRoomFromHome, hook, person, screenshot } from './support';
 
 /** A shipped model with a classifier for its images (classifier-mnist). */
 const MODEL = 'dcgan-mnist';
 /** The directions worker starts at its first request and loads the model and its classifier. */
 const JOB_TIMEOUT_MS = 120_000;
-
-async function person(browser: Browser, baseURL: string, name: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page; errors: Error[] }> {
-  const context = await browser.newContext({ baseURL, viewport });
-  const page = await context.newPage();
-  const errors: Error[] = [];
-  page.on('pageerror', (err) => errors.push(err));
-  await nameContext(page, name);
-  return { context, page, errors };
-}
 
 test('an editor finds directions and steers toward a digit; another member sees both; a viewer cannot', async ({ browser, baseURL }) => {
   test.setTimeout(300_000);
@@ -36,9 +26,7 @@ test('an editor finds directions and steers toward a digit; another member sees 
   const b = await person(browser, baseURL!, 'Bo', { width: 390, height: 844 });
 
   await a.page.goto('/');
-  await a.page.getByTestId(`create-room-${MODEL}`).click();
-  await a.page.waitForURL(/\/rooms\/[A-Za-z0-9_-]+#t=/);
-  await expect(a.page.getByTestId('connection')).toHaveText('live');
+  await createRoomFromHome(a.page, MODEL);
   const editorLink = await a.page.getByTestId('editor-link').inputValue();
   const viewerLink = await a.page.getByTestId('viewer-link').inputValue();
   await b.page.goto(editorLink);

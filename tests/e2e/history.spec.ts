@@ -10,21 +10,12 @@
  * - a viewer sees the history and can scrub, but Revert and Branch are disabled, with why;
  * - A branches from an old version: a new room opens (editor link) whose z is that version's.
  */
-import type { Browser, BrowserContext, Locator, Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import type { LatentOp } from '../../lib/protocol/rooms';
 import { expect, test } from './fixtures';
-import { hook, nameContext, screenshot } from './support';
+import { createRoomFromHome, hook, person, screenshot } from './support';
 
 const MODEL = 'vae-mnist';
-
-async function person(browser: Browser, baseURL: string, name: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page; errors: Error[] }> {
-  const context = await browser.newContext({ baseURL, viewport });
-  const page = await context.newPage();
-  const errors: Error[] = [];
-  page.on('pageerror', (err) => errors.push(err));
-  await nameContext(page, name);
-  return { context, page, errors };
-}
 
 /** Sends an op past the UI and waits until this page's room shows the version it produced. */
 async function op(page: Page, o: LatentOp): Promise<number> {
@@ -55,9 +46,7 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   const b = await person(browser, baseURL!, 'Bo', { width: 390, height: 844 });
 
   await a.page.goto('/');
-  await a.page.getByTestId(`create-room-${MODEL}`).click();
-  await a.page.waitForURL(/\/rooms\/[A-Za-z0-9_-]+#t=/);
-  await expect(a.page.getByTestId('connection')).toHaveText('live');
+  await createRoomFromHome(a.page, MODEL);
   const roomId = roomIdOf(a.page.url())!;
   const editorLink = await a.page.getByTestId('editor-link').inputValue();
   const viewerLink = await a.page.getByTestId('viewer-link').inputValue();

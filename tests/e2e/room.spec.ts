@@ -9,22 +9,13 @@
  *   is answered `forbidden` and consumes no version (SPEC E3, E6);
  * - a bookmark saved in A appears in B and opens by its permalink, with image and provenance.
  */
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { hook, nameContext, screenshot } from './support';
+import { createRoomFromHome, hook, person, screenshot } from './support';
 
 const MODEL = 'vae-mnist';
 /** The point cloud is computed on first use (a child process encodes 1,000 held-out digits). */
 const POINTS_TIMEOUT_MS = 120_000;
-
-async function person(browser: Browser, baseURL: string, name: string, viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page; errors: Error[] }> {
-  const context = await browser.newContext({ baseURL, viewport });
-  const page = await context.newPage();
-  const errors: Error[] = [];
-  page.on('pageerror', (err) => errors.push(err));
-  await nameContext(page, name);
-  return { context, page, errors };
-}
 
 /** True once both members' rooms show the same version (ops may still be landing: poll it). */
 const sameVersion = async (x: Page, y: Page) => (await hook(x, 'roomVersion')) === (await hook(y, 'roomVersion'));
@@ -38,9 +29,7 @@ test('two members steer one room together; a viewer cannot; bookmarks travel to 
 
   // A creates the room from the start page and lands in it as its editor.
   await a.page.goto('/');
-  await a.page.getByTestId(`create-room-${MODEL}`).click();
-  await a.page.waitForURL(/\/rooms\/[A-Za-z0-9_-]+#t=/);
-  await expect(a.page.getByTestId('connection')).toHaveText('live');
+  await createRoomFromHome(a.page, MODEL);
   const editorLink = await a.page.getByTestId('editor-link').inputValue();
   const viewerLink = await a.page.getByTestId('viewer-link').inputValue();
   expect(editorLink).toMatch(/#t=[A-Za-z0-9_-]{20,}$/);

@@ -7,30 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../lib/protocol/events';
-import type { LatentOp, RoomSnapshot } from '../../lib/protocol/rooms';
+import type { LatentOp } from '../../lib/protocol/rooms';
 import { createExplorerStore, type RealtimePort } from '../../lib/stores/explorer-store';
 import { applyLatentState, applySnapshot, latencyFrame, latencyOpAcked, latencyOpSent } from '../../lib/stores/room-reducers';
+import { snapshot } from './store-fixtures';
 
-function snapshot(version: number, over: Partial<RoomSnapshot> = {}): RoomSnapshot {
-  return {
-    roomId: 'room-aaaaaaaa',
-    modelId: 'vae-mnist',
-    latentDim: 2,
-    numClasses: null,
-    imageShape: [28, 28, 1],
-    directions: [],
-    version,
-    z: [version, -version],
-    psi: 1,
-    classLabel: null,
-    weights: {},
-    bookmarks: [],
-    members: [{ memberId: 'm_a', name: 'Ada', color: '#e6194b', role: 'editor' }],
-    memberId: 'm_a',
-    role: 'editor',
-    ...over,
-  };
-}
 
 const state = (version: number) => ({ version, z: [version, version], psi: 1, classLabel: null, weights: {} });
 

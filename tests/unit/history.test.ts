@@ -7,10 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../lib/protocol/events';
-import { HISTORY_DEFAULT_LIMIT, type HistoryEntry, type LatentOp, type RoomHistoryRequest, type RoomSnapshot } from '../../lib/protocol/rooms';
+import { HISTORY_DEFAULT_LIMIT, type HistoryEntry, type LatentOp, type RoomHistoryRequest } from '../../lib/protocol/rooms';
 import { createExplorerStore } from '../../lib/stores/explorer-store';
 import { appendOlder, authorName, describeOp, EMPTY_HISTORY, entryAt, mergeNewest, refreshRequest, type HistoryLog } from '../../lib/stores/history';
 import type { HistoryPort } from '../../lib/stores/history-slice';
+import { snapshot } from './store-fixtures';
 
 const entry = (version: number, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
   version,
@@ -138,25 +139,6 @@ describe('history log reducers', () => {
   });
 });
 
-function snapshot(version: number): RoomSnapshot {
-  return {
-    roomId: 'room-aaaaaaaa',
-    modelId: 'vae-mnist',
-    latentDim: 2,
-    numClasses: null,
-    imageShape: [28, 28, 1],
-    directions: [],
-    version,
-    z: [version, -version],
-    psi: 1,
-    classLabel: null,
-    weights: {},
-    bookmarks: [],
-    members: [{ memberId: 'm_a', name: 'Ada', color: '#e6194b', role: 'editor' }],
-    memberId: 'm_a',
-    role: 'editor',
-  };
-}
 
 describe('history slice', () => {
   function setup(opts: { top: number; history?: HistoryPort['history']; branch?: HistoryPort['branch']; op?: (op: LatentOp) => Promise<Result<{ version: number }>> }) {
