@@ -22,6 +22,11 @@
  *    shapes factors' runs of part 1, and one on dcgan-mnist's digit 7).
  *
  * The machine is shared: run it under `nice -n 10`, and say how loaded the machine was.
+ *
+ * To score a candidate shapes model quickly: `--shapes-model <id>` (default vae-shapes32) picks the
+ * generator of part 1, `--model-dir DIR` (default MODEL_DIR) the directory that model is loaded
+ * from (e.g. a training's `--out`), and `--shapes-only` skips parts 2 and 3. The classifiers and
+ * dcgan-mnist always come from MODEL_DIR, and the scoring is the same.
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -46,6 +51,9 @@ import { factorProbe, loadDirectionModel, loadScorer } from '../server/direction
 import { argValue, median, report, round, say } from './lib/report';
 
 const MODEL_DIR = path.resolve(env().MODEL_DIR);
+const SHAPES_DIR = path.resolve(argValue('model-dir') ?? env().MODEL_DIR);
+const SHAPES_MODEL = argValue('shapes-model') ?? 'vae-shapes32';
+const SHAPES_ONLY = process.argv.includes('--shapes-only');
 const FACTORS = ['scale', 'rotation', 'x', 'y', 'hue'] as const;
 const OWN_TARGET = 0.9;
 const OTHER_TARGET = 0.2;
@@ -104,20 +112,23 @@ function headsOnReconstructions(vae: { gen: DirectionGenerator }, scorer: Attrib
 async function main(): Promise<void> {
   const edits = Number(argValue('edits') ?? 100);
   const samples = Number(argValue('samples') ?? 10_000);
+  if (!Number.isInteger(edits) || edits < 1) throw new Error('--edits must be a positive integer');
+  if (!Number.isInteger(samples) || samples < 1) throw new Error('--samples must be a positive integer');
   const info = await initEngine(env().TF_BACKEND);
   const loadBefore = loadavg()[0]!;
   const t0 = performance.now();
   const scoring = ScoringSchema.parse({});
-  say(`backend ${info.backend}; load average ${loadBefore.toFixed(2)} on ${MODEL_DIR}`);
+  say(`backend ${info.backend}; load average ${loadBefore.toFixed(2)}; ${SHAPES_MODEL} from ${SHAPES_DIR}, classifiers from ${MODEL_DIR}${SHAPES_ONLY ? ' (shapes only)' : ''}`);
 
   // ---- 1. Shapes --------------------------------------------------------------------------
-  const vae = await loadDirectionModel(MODEL_DIR, 'vae-shapes32');
+  const vae = await loadDirectionModel(SHAPES_DIR, SHAPES_MODEL);
+  if (vae.dataset !== 'shapes32') throw new Error(`${SHAPES_MODEL} is a model of ${vae.dataset ?? 'no data set'}, not shapes32`);
   const shapesC = loadScorer('shapes32', MODEL_DIR, vae.gen);
-  if (!shapesC) throw new Error('classifier-shapes32 not found');
+  if (!shapesC) throw new Error(`classifier-shapes32 not found in ${MODEL_DIR}`);
   const probe = factorProbe('shapes32', shapesC.scorer)!;
-  const dcgan = await loadDirectionModel(MODEL_DIR, 'dcgan-mnist');
-  const mnistC = loadScorer('mnist', MODEL_DIR, dcgan.gen);
-  if (!mnistC) throw new Error('classifier-mnist not found');
+  const dcgan = SHAPES_ONLY ? undefined : await loadDirectionModel(MODEL_DIR, 'dcgan-mnist');
+  const mnistC = dcgan ? loadScorer('mnist', MODEL_DIR, dcgan.gen) : undefined;
+  if (dcgan && !mnistC) throw new Error(`classifier-mnist not found in ${MODEL_DIR}`);
   // Every model is loaded: from here on, the tensor count must come back to this.
   const tensorsBefore = tf.memory().numTensors;
   const boundaries: Record<string, Float32Array> = {};
@@ -164,52 +175,78 @@ async function main(): Promise<void> {
     say(`shapes ${f} ⊥ other factors: heads own ${heads.own.toFixed(3)} max other ${heads.maxOther.toFixed(3)} (${heads.worst}); encoder own ${enc.own.toFixed(3)} max other ${enc.maxOther.toFixed(3)} (${enc.worst})`);
   }
 
-  // ---- 2. MNIST edits ---------------------------------------------------------------------
-  const steer = DirectionSteerRequestSchema.parse({ attribute: '0' });
-  const perDigit: number[] = [];
-  let reached = 0;
-  let moved = 0;
-  let stepsTaken = 0;
-  const dim = dcgan.gen.latentDim;
-  const editStart = performance.now();
-  for (let k = 0; k < 10; k++) {
-    const z = truncatedNormal(1000 + k, edits * dim, EDIT_RADIUS);
-    const r = await steerLatents(dcgan.gen, mnistC.scorer, z, undefined, edits, { attribute: String(k), steps: steer.steps, stepSize: steer.stepSize });
-    const hits = r.reached.reduce((a, b) => a + b, 0);
-    perDigit.push(round(hits / edits, 3));
-    reached += hits;
-    for (let i = 0; i < edits; i++) {
-      let d = 0;
-      for (let j = 0; j < dim; j++) d += (r.z[i * dim + j]! - z[i * dim + j]!) ** 2;
-      moved += Math.sqrt(d);
-      stepsTaken += r.steps[i]!;
+  // Parts 2 and 3 (skipped with --shapes-only).
+  let mnistAndTimes: Record<string, unknown> = {};
+  if (dcgan && mnistC) {
+    // ---- 2. MNIST edits ---------------------------------------------------------------------
+    const steer = DirectionSteerRequestSchema.parse({ attribute: '0' });
+    const perDigit: number[] = [];
+    let reached = 0;
+    let moved = 0;
+    let stepsTaken = 0;
+    const dim = dcgan.gen.latentDim;
+    const editStart = performance.now();
+    for (let k = 0; k < 10; k++) {
+      const z = truncatedNormal(1000 + k, edits * dim, EDIT_RADIUS);
+      const r = await steerLatents(dcgan.gen, mnistC.scorer, z, undefined, edits, { attribute: String(k), steps: steer.steps, stepSize: steer.stepSize });
+      const hits = r.reached.reduce((a, b) => a + b, 0);
+      perDigit.push(round(hits / edits, 3));
+      reached += hits;
+      for (let i = 0; i < edits; i++) {
+        let d = 0;
+        for (let j = 0; j < dim; j++) d += (r.z[i * dim + j]! - z[i * dim + j]!) ** 2;
+        moved += Math.sqrt(d);
+        stepsTaken += r.steps[i]!;
+      }
+      say(`mnist edit toward ${k}: ${hits}/${edits}`);
     }
-    say(`mnist edit toward ${k}: ${hits}/${edits}`);
-  }
-  const editMs = performance.now() - editStart;
-  const editRate = reached / (10 * edits);
+    const editMs = performance.now() - editStart;
+    const editRate = reached / (10 * edits);
 
-  // ---- 3. Times ---------------------------------------------------------------------------
-  const pcaMs = {
-    'dcgan-mnist': await timeMedian(() => activationPcaDirections(dcgan.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
-    'vae-shapes32': await timeMedian(() => activationPcaDirections(vae.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
-  };
-  const sefaMs = {
-    'dcgan-mnist': await timeMedian(() => sefaDirections(dcgan.gen, { components: 5 })),
-    'vae-shapes32': await timeMedian(() => sefaDirections(vae.gen, { components: 5 })),
-  };
-  const start7 = performance.now();
-  const start7Cpu = cpuMs();
-  const seven = await linearBoundaryDirection(dcgan.gen, mnistC.scorer, LinearBoundaryParamsSchema.parse({ attribute: '7', samples }));
-  boundaryMs['mnist-7'] = round(performance.now() - start7, 0);
-  boundaryCpuMs['mnist-7'] = round(cpuMs() - start7Cpu, 0);
-  say(`mnist 7 boundary: ${(boundaryMs['mnist-7']! / 1000).toFixed(1)} s, held-out ${(seven.meta['heldOutAccuracy'] as number).toFixed(3)}`);
+    // ---- 3. Times ---------------------------------------------------------------------------
+    const pcaMs = {
+      'dcgan-mnist': await timeMedian(() => activationPcaDirections(dcgan.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
+      [SHAPES_MODEL]: await timeMedian(() => activationPcaDirections(vae.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
+    };
+    const sefaMs = {
+      'dcgan-mnist': await timeMedian(() => sefaDirections(dcgan.gen, { components: 5 })),
+      [SHAPES_MODEL]: await timeMedian(() => sefaDirections(vae.gen, { components: 5 })),
+    };
+    const start7 = performance.now();
+    const start7Cpu = cpuMs();
+    const seven = await linearBoundaryDirection(dcgan.gen, mnistC.scorer, LinearBoundaryParamsSchema.parse({ attribute: '7', samples }));
+    boundaryMs['mnist-7'] = round(performance.now() - start7, 0);
+    boundaryCpuMs['mnist-7'] = round(cpuMs() - start7Cpu, 0);
+    say(`mnist 7 boundary: ${(boundaryMs['mnist-7']! / 1000).toFixed(1)} s, held-out ${(seven.meta['heldOutAccuracy'] as number).toFixed(3)}`);
+    mnistAndTimes = {
+      mnist_edit: {
+        edits: 10 * edits,
+        radius: EDIT_RADIUS,
+        steps: steer.steps,
+        stepSize: steer.stepSize,
+        success: round(editRate, 3),
+        perDigit,
+        meanSteps: round(stepsTaken / (10 * edits), 2),
+        meanDistance: round(moved / (10 * edits), 3),
+        wallMs: round(editMs, 0),
+        pass: editRate >= EDIT_TARGET,
+      },
+      mnist_7_boundary_held_out: round(seven.meta['heldOutAccuracy'] as number, 3),
+      mnist_7_boundary_extremes: seven.meta['extremes'],
+      pca_ms: pcaMs,
+      sefa_ms: sefaMs,
+      fast_pass_wall: [...Object.values(pcaMs), ...Object.values(sefaMs)].every((t) => t.wall < FAST_TARGET_MS),
+      fast_pass_cpu: [...Object.values(pcaMs), ...Object.values(sefaMs)].every((t) => t.cpu < FAST_TARGET_MS),
+    };
+  }
 
   const tensorsAfter = tf.memory().numTensors;
   const shapesPass = FACTORS.filter((f) => (shapes[f]!['heads'] as { pass: boolean }).pass);
   const conditionalPass = FACTORS.filter((f) => (conditional[f]?.['heads'] as { pass: boolean } | undefined)?.pass);
   report({
     backend: info.backend,
+    shapes_model: SHAPES_MODEL,
+    shapes_model_dir: SHAPES_DIR,
     load_average_start: round(loadBefore, 2),
     load_average_end: round(loadavg()[0]!, 2),
     boundary_samples: samples,
@@ -220,34 +257,17 @@ async function main(): Promise<void> {
     shapes_target: `own |corr| >= ${OWN_TARGET}, others <= ${OTHER_TARGET} (classifier heads)`,
     shapes_pass_boundary: shapesPass,
     shapes_pass_conditional: conditionalPass,
-    mnist_edit: {
-      edits: 10 * edits,
-      radius: EDIT_RADIUS,
-      steps: steer.steps,
-      stepSize: steer.stepSize,
-      success: round(editRate, 3),
-      perDigit,
-      meanSteps: round(stepsTaken / (10 * edits), 2),
-      meanDistance: round(moved / (10 * edits), 3),
-      wallMs: round(editMs, 0),
-      pass: editRate >= EDIT_TARGET,
-    },
-    mnist_7_boundary_held_out: round(seven.meta['heldOutAccuracy'] as number, 3),
-    mnist_7_boundary_extremes: seven.meta['extremes'],
-    pca_ms: pcaMs,
-    sefa_ms: sefaMs,
     boundary_ms: boundaryMs,
     boundary_cpu_ms: boundaryCpuMs,
-    fast_pass_wall: [...Object.values(pcaMs), ...Object.values(sefaMs)].every((t) => t.wall < FAST_TARGET_MS),
-    fast_pass_cpu: [...Object.values(pcaMs), ...Object.values(sefaMs)].every((t) => t.cpu < FAST_TARGET_MS),
+    ...mnistAndTimes,
     boundary_pass_wall: Object.values(boundaryMs).every((ms) => ms < BOUNDARY_TARGET_MS),
     tensors_after_minus_before: tensorsAfter - tensorsBefore,
     wall_s: round((performance.now() - t0) / 1000, 0),
   });
   vae.dispose();
-  dcgan.dispose();
+  dcgan?.dispose();
   shapesC.classifier.dispose();
-  mnistC.classifier.dispose();
+  mnistC?.classifier.dispose();
 }
 
 main().catch((err: unknown) => {
