@@ -23,6 +23,10 @@ export interface FindDirectionsPanelProps {
   family: string | undefined;
 }
 
+/** The conditional method's fields: the direction to keep, and the ones to project out of it. */
+const DIRECTION = 'params.direction';
+const CONDITIONS = 'params.conditions';
+
 export function FindDirectionsPanel({ disabledReason, attributes, family }: FindDirectionsPanelProps) {
   const bookmarks = useExplorer((s) => s.room?.bookmarks ?? []);
   const directions = useExplorer((s) => s.room?.directions ?? []);
@@ -49,7 +53,11 @@ export function FindDirectionsPanel({ disabledReason, attributes, family }: Find
   const running = status !== undefined && status.error === null && (status.total === 0 || status.done < status.total);
 
   const change = (key: string, value: string | string[]) => {
-    setEdits((e) => ({ ...e, [method]: { ...values, [key]: value } }));
+    const next: FormValues = { ...values, [key]: value };
+    // A direction is never offered as orthogonal to itself: picking it drops it from the others.
+    const others = next[CONDITIONS];
+    if (key === DIRECTION && Array.isArray(others)) next[CONDITIONS] = others.filter((id) => id !== value);
+    setEdits((e) => ({ ...e, [method]: next }));
     setErrors(({ [key]: _fixed, ...rest }) => rest);
   };
 
@@ -72,7 +80,16 @@ export function FindDirectionsPanel({ disabledReason, attributes, family }: Find
     fields
       .filter((f) => which(f.key))
       .map((f) => (
-        <DirectionField key={f.key} field={f} idPrefix="discover" value={values[f.key] ?? f.initial} error={errors[f.key]} onChange={(v) => change(f.key, v)} {...choices} />
+        <DirectionField
+          key={f.key}
+          field={f}
+          idPrefix="discover"
+          value={values[f.key] ?? f.initial}
+          error={errors[f.key]}
+          onChange={(v) => change(f.key, v)}
+          {...choices}
+          directions={f.key === CONDITIONS ? choices.directions.filter((d) => d.id !== values[DIRECTION]) : choices.directions}
+        />
       ));
   const errorList = Object.entries(errors);
 

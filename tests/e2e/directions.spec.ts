@@ -82,6 +82,8 @@ test('an editor finds directions and steers toward a digit; another member sees 
   // A conditional direction: the first SeFa direction with the second projected out (picked by name).
   await method.selectOption('conditional');
   await a.page.getByRole('combobox', { name: 'Direction', exact: true }).selectOption({ label: 'e2e sefa 1' });
+  // The direction being kept is not offered as one to project out.
+  await expect(a.page.getByRole('checkbox', { name: 'e2e sefa 1', exact: true })).toHaveCount(0);
   await a.page.getByRole('checkbox', { name: 'e2e sefa 2', exact: true }).check();
   await a.page.getByRole('textbox', { name: 'Direction name', exact: true }).fill('e2e cond');
   await a.page.getByRole('spinbutton', { name: 'Scoring samples', exact: true }).fill('8');
