@@ -28,6 +28,8 @@ export interface LatentroomHook {
   roomZ: number[] | null;
   /** Scene position of the room's z. */
   current: [number, number, number] | null;
+  /** Scene position of the version the history scrubber previews; null when live. */
+  previewAt?: [number, number, number] | null;
   /** Scene position of each other member's avatar, by member id. */
   probes: Record<string, [number, number, number]>;
   /** Sends an op past the UI (which a viewer's disabled controls would not), answering the server's ack. */

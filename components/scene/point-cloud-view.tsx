@@ -6,7 +6,8 @@
  * - one THREE.Points for the cloud, its position and colour attributes Float32Arrays written in
  *   place when the cloud, the projection or the colouring changes (never per frame);
  * - the room's z (a white marker), each other member's probe (an avatar in their colour with a
- *   name label), bookmarks (gold markers), direction arrows from z, the interpolation path being
+ *   name label), bookmarks (gold markers), direction arrows from z, the version the history
+ *   scrubber previews (a white wireframe ball), the interpolation path being
  *   set up, and the truncation shell (radius psi·E|z| around the prior's mean, PCA only);
  * - rendering on demand from one requestAnimationFrame loop that reads the store with
  *   getState() and allocates nothing; the figures for tests go to window.__latentroom.
@@ -162,6 +163,11 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
     current.visible = false;
     scene.add(current);
 
+    // The past version the history scrubber previews: a hollow white ball beside the room's solid one.
+    const past = new THREE.Mesh(new THREE.SphereGeometry(0.08, 12, 8), new THREE.MeshBasicMaterial({ color: 0xffffff, wireframe: true }));
+    past.visible = false;
+    scene.add(past);
+
     const shell = new THREE.Mesh(
       new THREE.SphereGeometry(1, 24, 12),
       new THREE.MeshBasicMaterial({ color: 0x8e84ff, wireframe: true, transparent: true, opacity: 0.06 }),
@@ -197,6 +203,8 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
       const room = st.room;
       if (!room || !p) {
         current.visible = false;
+        past.visible = false;
+        testHook().previewAt = null;
         invalidate();
         return;
       }
@@ -275,6 +283,17 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
         const color = new THREE.Color().setHSL((i * 0.17) % 1, 0.75, 0.6);
         arrows.add(new THREE.ArrowHelper(dir.normalize(), current.position.clone(), len, color, Math.min(0.12, len * 0.3), 0.05));
       });
+      // The version the history scrubber previews (its z from the loaded log).
+      const previewed = st.historyPreview === null ? undefined : st.history.entries.find((e) => e.version === st.historyPreview);
+      if (previewed && previewed.z.length === room.latentDim) {
+        p.project(previewed.z, tmp2);
+        past.position.set(tmp2[0]!, tmp2[1]!, tmp2[2]!);
+        past.visible = true;
+        hook.previewAt = [tmp2[0]!, tmp2[1]!, tmp2[2]!];
+      } else {
+        past.visible = false;
+        hook.previewAt = null;
+      }
       // Interpolation path being set up.
       const pp = st.overlays.path;
       if (pp && pp.from.length === room.latentDim && pp.to.length === room.latentDim) {
@@ -295,7 +314,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
 
     // Overlays follow the store; the cloud's own buffers are handled by the effect below.
     const unsubscribe = store.subscribe((s, prev) => {
-      if (s.room !== prev.room || s.pointers !== prev.pointers || s.overlays !== prev.overlays) refreshOverlays();
+      if (s.room !== prev.room || s.pointers !== prev.pointers || s.overlays !== prev.overlays || s.historyPreview !== prev.historyPreview || s.history !== prev.history) refreshOverlays();
     });
 
     const resize = () => {

@@ -17,6 +17,7 @@ export function ScenePanel({ modelId, canSteer }: { modelId: string; canSteer: b
   const projection = useExplorer((s) => s.projection);
   const umap = useExplorer((s) => s.umap);
   const colorBy = useExplorer((s) => s.colorBy);
+  const previewing = useExplorer((s) => s.historyPreview);
   const setProjection = useExplorer((s) => s.setProjection);
   const setColorBy = useExplorer((s) => s.setColorBy);
   const header = points.cloud?.header;
@@ -87,6 +88,12 @@ export function ScenePanel({ modelId, canSteer }: { modelId: string; canSteer: b
         )}
         <span className="legend-keys small muted">
           <span className="key key-current" aria-hidden="true" /> the room · <span className="key key-bookmark" aria-hidden="true" /> bookmarks · ◆ members
+          {previewing !== null && (
+            <>
+              {' '}
+              · <span className="key key-past" aria-hidden="true" /> v{previewing} (history preview)
+            </>
+          )}
         </span>
       </div>
     </section>

@@ -90,9 +90,14 @@ test('history: scrub without changing the room, revert for everyone, undo it, vi
   expect(await hook(a.page, 'roomVersion')).toBe(3);
   expect(await hook(b.page, 'roomVersion')).toBe(3);
   expect(await hook(b.page, 'roomZ')).toEqual(zAt[3]);
-  // Escape goes back to live; the preview goes away.
+  // The 3D view marks the previewed version apart from the live z (once its cloud is drawn).
+  await expect.poll(() => hook(a.page, 'pointCount'), { timeout: 120_000 }).toBeGreaterThan(0);
+  await expect.poll(async () => (await hook(a.page, 'previewAt'))?.length).toBe(3);
+  expect(await hook(a.page, 'previewAt')).not.toEqual(await hook(a.page, 'current'));
+  // Escape goes back to live; the preview goes away, in the 3D view too.
   await scrubber.press('Escape');
   await expect(preview).toHaveCount(0);
+  await expect.poll(() => hook(a.page, 'previewAt')).toBeNull();
   await scrubber.press('ArrowLeft');
   await scrubber.press('ArrowLeft');
   await expect(preview).toHaveAttribute('data-version', '1');
