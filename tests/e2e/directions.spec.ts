@@ -79,6 +79,14 @@ test('an editor finds directions and steers toward a digit; another member sees 
   await expect(flip).toHaveAttribute('title', /Flip rate: share of 8 sampled latents/);
   await expect(found.locator('[data-score="entanglement"]')).toHaveAttribute('title', /Entanglement/);
 
+  // Nudging along the new direction moves the shared latent: B sees a new version, z and image.
+  await expect.poll(() => hook(b.page, 'roomVersion')).toBe(await hook(a.page, 'roomVersion'));
+  const beforeNudge = { version: (await hook(b.page, 'roomVersion'))!, z: (await hook(b.page, 'roomZ'))!, frame: (await hook(b.page, 'lastFrameVersion'))! };
+  await a.page.getByRole('button', { name: 'nudge e2e sefa 1 by +0.5', exact: true }).click();
+  await expect.poll(() => hook(b.page, 'roomVersion')).toBe(beforeNudge.version + 1);
+  expect(await hook(b.page, 'roomZ')).not.toEqual(beforeNudge.z);
+  await expect.poll(() => hook(b.page, 'lastFrameVersion')).toBeGreaterThan(beforeNudge.frame);
+
   // A conditional direction: the first SeFa direction with the second projected out (picked by name).
   await method.selectOption('conditional');
   await a.page.getByRole('combobox', { name: 'Direction', exact: true }).selectOption({ label: 'e2e sefa 1' });
