@@ -22,6 +22,7 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { lerp, slerp } from '@/lib/latent/vector';
 import { latentImageUrl } from '@/lib/protocol/models';
+import { entryAt } from '@/lib/stores/history';
 import { useExplorer, useExplorerStore } from '@/components/providers/explorer-provider';
 import { testHook } from '@/components/room/test-hook';
 import { fillColors } from './colors';
@@ -284,7 +285,7 @@ export function PointCloudView({ canSteer, modelId }: { canSteer: boolean; model
         arrows.add(new THREE.ArrowHelper(dir.normalize(), current.position.clone(), len, color, Math.min(0.12, len * 0.3), 0.05));
       });
       // The version the history scrubber previews (its z from the loaded log).
-      const previewed = st.historyPreview === null ? undefined : st.history.entries.find((e) => e.version === st.historyPreview);
+      const previewed = st.historyPreview === null ? undefined : entryAt(st.history, st.historyPreview);
       if (previewed && previewed.z.length === room.latentDim) {
         p.project(previewed.z, tmp2);
         past.position.set(tmp2[0]!, tmp2[1]!, tmp2[2]!);

@@ -19,6 +19,7 @@ import type { Result } from '../protocol/events';
 import type { Bookmark, DirectionInfo, LatentOp, LatentStateFields, Member, Pointer, PointerBroadcast, Role, RoomSnapshot } from '../protocol/rooms';
 import type { PointCloud } from '../points/format';
 import { historySlice, type HistorySlice } from './history-slice';
+import { describeRefusal, NO_ANSWER, NOT_CONNECTED } from './results';
 import {
   applyBookmarkSaved,
   applyDirectionAdded,
@@ -217,12 +218,9 @@ const pointsSlice: Slice<PointsSlice> = (set) => ({
   setHovered: (hovered) => set((st) => (st.hovered === hovered ? {} : { hovered })),
 });
 
-const NOT_CONNECTED = { ok: false as const, error: 'not-joined' as const, message: 'not connected to the room yet' };
-
 function intentsSlice(): Slice<IntentsSlice> {
   let port: RealtimePort | undefined;
   let nextOpId = 1;
-  const describe = (res: { ok: false; error: string; message?: string }) => res.message ?? res.error;
   return (set, get) => ({
     lastError: null,
     bindRealtime: (p) => {
@@ -237,13 +235,13 @@ function intentsSlice(): Slice<IntentsSlice> {
       try {
         res = await port.sendOp(op);
       } catch {
-        res = { ok: false, error: 'internal', message: 'no answer from the server (timed out)' };
+        res = NO_ANSWER;
       }
       if (res.ok) {
         const { version } = res.data;
         set((st) => ({ latency: latencyOpAcked(st.latency, id, version, st.frame), lastError: null }));
       } else {
-        set((st) => ({ latency: latencyOpFailed(st.latency, id), lastError: describe(res) }));
+        set((st) => ({ latency: latencyOpFailed(st.latency, id), lastError: describeRefusal(res) }));
       }
       return res;
     },
@@ -253,12 +251,12 @@ function intentsSlice(): Slice<IntentsSlice> {
       try {
         res = await port.saveBookmark(name, tags);
       } catch {
-        res = { ok: false, error: 'internal', message: 'no answer from the server (timed out)' };
+        res = NO_ANSWER;
       }
       if (res.ok) {
         get().bookmarkSaved(res.data);
         set({ lastError: null });
-      } else set({ lastError: describe(res) });
+      } else set({ lastError: describeRefusal(res) });
       return res;
     },
     point(pointer) {
@@ -267,12 +265,12 @@ function intentsSlice(): Slice<IntentsSlice> {
     async revoke(role) {
       if (!port) return NOT_CONNECTED;
       const res = await port.revoke(role).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server' }));
-      set({ lastError: res.ok ? null : describe(res) });
+      set({ lastError: res.ok ? null : describeRefusal(res) });
       return res;
     },
     async discover(req) {
       if (!port?.discover) return NOT_CONNECTED;
-      const res = await port.discover(req).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server (timed out)' }));
+      const res = await port.discover(req).catch(() => NO_ANSWER);
       if (res.ok) {
         const { jobId } = res.data;
         set((st) => (st.discoveries[jobId] ? {} : { discoveries: { ...st.discoveries, [jobId]: { method: req.method, done: 0, total: 0, error: null } } }));
@@ -281,7 +279,7 @@ function intentsSlice(): Slice<IntentsSlice> {
     },
     async steerToward(req) {
       if (!port?.steerToward) return NOT_CONNECTED;
-      return port.steerToward(req).catch(() => ({ ok: false as const, error: 'internal' as const, message: 'no answer from the server (timed out)' }));
+      return port.steerToward(req).catch(() => NO_ANSWER);
     },
   });
 }

@@ -10,6 +10,7 @@ import type { Result } from '../protocol/events';
 import { HISTORY_DEFAULT_LIMIT, type RoomBranchRequest, type RoomCreateResponse, type RoomHistoryRequest, type RoomHistoryResponse } from '../protocol/rooms';
 import type { ExplorerState } from './explorer-store';
 import { appendOlder, EMPTY_HISTORY, mergeNewest, refreshRequest, type HistoryLog } from './history';
+import { describeRefusal, NO_ANSWER, NOT_CONNECTED } from './results';
 
 /** What the slice asks of the realtime layer. */
 export interface HistoryPort {
@@ -38,11 +39,6 @@ export interface HistorySlice {
   bindHistory(port: HistoryPort | undefined): void;
 }
 
-const NOT_CONNECTED = { ok: false as const, error: 'not-joined' as const, message: 'not connected to the room yet' };
-const NO_ANSWER = { ok: false as const, error: 'internal' as const, message: 'no answer from the server (timed out)' };
-
-const describe = (res: { ok: false; error: string; message?: string }) => res.message ?? res.error;
-
 export function historySlice(): StateCreator<ExplorerState, [], [], HistorySlice> {
   let port: HistoryPort | undefined;
   // A read answered after a newer one of its kind started is dropped (that one is fresher).
@@ -58,7 +54,7 @@ export function historySlice(): StateCreator<ExplorerState, [], [], HistorySlice
       set((st) => {
         const { loading, error: _e, ...log } = st.history;
         const done = { ...loading, [kind]: false };
-        if (!res.ok) return { history: { ...st.history, loading: done, error: describe(res) } };
+        if (!res.ok) return { history: { ...st.history, loading: done, error: describeRefusal(res) } };
         const next = kind === 'newest' ? mergeNewest(log, res.data.entries, limit) : appendOlder(log, res.data.entries, limit);
         return { history: { ...next, loading: done, error: null } };
       });
@@ -94,7 +90,7 @@ export function historySlice(): StateCreator<ExplorerState, [], [], HistorySlice
       async branchFrom(version, name) {
         if (!port) return NOT_CONNECTED;
         const res = await port.branch(name === undefined ? { version } : { version, name }).catch(() => NO_ANSWER);
-        set({ lastError: res.ok ? null : describe(res) });
+        set({ lastError: res.ok ? null : describeRefusal(res) });
         return res;
       },
     };
