@@ -26,8 +26,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
-import type { LatentroomHook } from '../components/room/test-hook';
-import { CHROMIUM_PATH } from '../playwright.config';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../playwright.config';
+import { hook as readHook } from '../tests/e2e/support';
 import { argValue, quantile, report, say } from './lib/report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,9 +61,6 @@ async function startService(dataDir: string): Promise<{ url: string; child: Chil
   });
   return { url, child };
 }
-
-const readHook = <K extends keyof LatentroomHook>(page: Page, key: K) =>
-  page.evaluate((k) => (window as unknown as { __latentroom?: LatentroomHook }).__latentroom?.[k], key) as Promise<LatentroomHook[K] | undefined>;
 
 // The page-side scripts are strings: tsx compiles functions with esbuild's keepNames, whose
 // `__name` helper does not exist in the page.
@@ -166,7 +163,7 @@ async function main(): Promise<void> {
   const { url, child } = await startService(dataDir);
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: CHROMIUM_ARGS,
   });
   try {
     const page = await (await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT } })).newPage();

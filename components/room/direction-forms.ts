@@ -224,6 +224,13 @@ export function buildDiscoverRequest(method: DirectionMethod, values: FormValues
   return { ok: true, request: parsed.data as DirectionDiscoverRequest };
 }
 
+/** A refused form in one line: each field's label (its key when it has none) and its error. */
+export function notSentMessage(errors: Record<string, string>, fields: readonly FieldSpec[]): string {
+  return `Not sent: ${Object.entries(errors)
+    .map(([k, m]) => `${fields.find((f) => f.key === k)?.label ?? k}: ${m}`)
+    .join(' · ')}`;
+}
+
 export const STEER_FIELDS: FieldSpec[] = [
   describe('attribute', DirectionSteerRequestSchema.shape.attribute, FIELD_TEXT['attribute']!),
   describe('steps', DirectionSteerRequestSchema.shape.steps, { label: 'Steps', hint: 'Most gradient steps (a class edit stops once the classifier is sure).' }),

@@ -11,7 +11,7 @@ import { useState } from 'react';
 import { DIRECTION_METHODS, type DirectionMethod } from '@/lib/protocol/directions';
 import { useExplorer } from '@/components/providers/explorer-provider';
 import { DirectionField } from './direction-field';
-import { buildDiscoverRequest, initialValues, METHOD_INFO, methodAvailability, methodFields, type FormValues } from './direction-forms';
+import { buildDiscoverRequest, initialValues, METHOD_INFO, methodAvailability, methodFields, notSentMessage, type FormValues } from './direction-forms';
 
 /** Fields shown at once; the rest (seeds, regularisation, scoring) under "More settings". */
 const MAIN_FIELDS = new Set(['params.attribute', 'params.components', 'params.source', 'params.samples', 'params.positive', 'params.negative', 'params.direction', 'params.conditions', 'name']);
@@ -91,7 +91,6 @@ export function FindDirectionsPanel({ disabledReason, attributes, family }: Find
           directions={f.key === CONDITIONS ? choices.directions.filter((d) => d.id !== values[DIRECTION]) : choices.directions}
         />
       ));
-  const errorList = Object.entries(errors);
 
   return (
     <form
@@ -132,9 +131,9 @@ export function FindDirectionsPanel({ disabledReason, attributes, family }: Find
           <summary>More settings</summary>
           <div className="param-grid">{fieldList((k) => !MAIN_FIELDS.has(k))}</div>
         </details>
-        {errorList.length > 0 && (
+        {Object.keys(errors).length > 0 && (
           <p className="field-error" role="alert" data-testid="discover-invalid">
-            Not sent: {errorList.map(([k, m]) => `${fields.find((f) => f.key === k)?.label ?? k}: ${m}`).join(' · ')}
+            {notSentMessage(errors, fields)}
           </p>
         )}
         <div className="row wrap">

@@ -10,7 +10,7 @@ import { useState } from 'react';
 import type { DirectionSteerResponse } from '@/lib/protocol/directions';
 import { useExplorer } from '@/components/providers/explorer-provider';
 import { DirectionField } from './direction-field';
-import { buildSteerRequest, initialSteerValues, STEER_FIELDS, type FormValues } from './direction-forms';
+import { buildSteerRequest, initialSteerValues, notSentMessage, STEER_FIELDS, type FormValues } from './direction-forms';
 
 export function SteerTowardForm({ disabledReason, attributes }: { disabledReason: string | null; attributes: readonly string[] }) {
   const steerToward = useExplorer((s) => s.steerToward);
@@ -90,7 +90,7 @@ export function SteerTowardForm({ disabledReason, attributes }: { disabledReason
         </div>
         {Object.keys(errors).length > 0 && (
           <p className="field-error" role="alert" data-testid="steer-invalid">
-            Not sent: {Object.entries(errors).map(([k, m]) => `${STEER_FIELDS.find((f) => f.key === k)?.label ?? k}: ${m}`).join(' · ')}
+            {notSentMessage(errors, STEER_FIELDS)}
           </p>
         )}
         <div className="row wrap">
