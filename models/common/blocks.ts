@@ -259,12 +259,20 @@ export interface DiscriminatorOptions {
   batchNorm: boolean;
   leak: number;
   minibatch: MinibatchOptions | null;
+  /**
+   * AC-GAN (Odena, Olah & Shlens 2017, arXiv:1610.09585): a second head of this many class
+   * logits beside the real/fake logit; `model` then has two outputs, [logit, class logits].
+   */
+  auxClasses?: number;
   seed: number;
   name?: string;
 }
 
 export interface Discriminator {
-  /** [B, S, S, C + conditionChannels] → [B, 1] logits (or critic scores). */
+  /**
+   * [B, S, S, C + conditionChannels] → [B, 1] logits (or critic scores); with `auxClasses`, two
+   * outputs: [[B, 1] logits, [B, K] class logits].
+   */
   model: tfl.LayersModel;
   /** The same layers, two outputs: [logits, features [B, A]] (for feature matching). */
   withFeatures: tfl.LayersModel;
@@ -297,8 +305,11 @@ export function buildDiscriminator(opts: DiscriminatorOptions): Discriminator {
     headDim += minibatch.kernels;
   }
   const logit = tfl.layers.dense({ name: 'd_logit', units: 1, ...torchInit(headDim, s(stages + 1)) }).apply(head) as tfl.SymbolicTensor;
+  const classLogits = opts.auxClasses
+    ? (tfl.layers.dense({ name: 'd_aux', units: opts.auxClasses, ...torchInit(headDim, s(stages + 2)) }).apply(head) as tfl.SymbolicTensor)
+    : null;
   return {
-    model: tfl.model({ name, inputs: input, outputs: logit }),
+    model: tfl.model({ name, inputs: input, outputs: classLogits ? [logit, classLogits] : logit }),
     withFeatures: tfl.model({ name: `${name}_features`, inputs: input, outputs: [logit, features] }),
   };
 }

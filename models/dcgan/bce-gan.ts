@@ -18,6 +18,19 @@
  * arXiv:1411.1784): G sees [z, one-hot(y)]; D sees the image with K class planes (the one-hot
  * broadcast over h×w) joined to its channels. Fakes are conditioned on the real batch's labels,
  * so that G learns the classes in the data's proportions and D compares like with like.
+ *
+ * `auxClassifier` w > 0 (conditional only) adds the auxiliary classifier of AC-GAN (Odena, Olah
+ * & Shlens 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs", arXiv:1610.09585):
+ * D has a second head of K class logits c(·), trained to name the class of real and fake images
+ * alike, and G is also rewarded when c names the class it was asked for:
+ *
+ *   L_D += w · (CE(c(x), y) + CE(c(G(z, y)), y))        L_G += w · CE(c(G(z, y)), y)
+ *
+ * (the paper's L_C, maximised by both networks). The reported `d` and `g` include these terms.
+ * The planes stay: D still judges real/fake given the class.
+ *
+ * `ema` d (models/common/ema.ts): the model decodes with an exponential moving average of G's
+ * weights, updated after every G step.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -40,6 +53,7 @@ import {
   trainableVariables,
   withClassPlanes,
 } from '../common/blocks';
+import { createGeneratorEma, EMA_ROLE, emaField } from '../common/ema';
 import { mulberry32 } from '../common/random';
 
 /** Adam ε: PyTorch's (TF.js would otherwise use the backend's 1e-7), as in train.ts. */
@@ -56,6 +70,9 @@ export const bceGanSchema = z.strictObject({
   lr: z.number().positive().max(1).default(2e-4),
   beta1: z.number().min(0).lt(1).default(0.5),
   beta2: z.number().min(0).lt(1).default(0.999),
+  /** Weight of AC-GAN's auxiliary class loss; 0 (the default) is off. Conditional families only. */
+  auxClassifier: z.number().min(0).max(100).default(0),
+  ema: emaField,
 });
 
 /** The config of the `dcgan` and `cgan` families (every field has a default). */
@@ -93,16 +110,31 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
   const conditional = numClasses !== null;
   const k = numClasses ?? 0;
   const { latentDim, filters, seed } = config;
-  const generator = buildGenerator({
+  if (config.auxClassifier > 0 && !conditional) {
+    throw new Error(`${family} config: auxClassifier: the auxiliary classifier (AC-GAN) needs a conditional family (cgan)`);
+  }
+  const aux = config.auxClassifier > 0 ? config.auxClassifier : 0;
+  const makeGenerator = (name: string) => buildGenerator({
     imageShape, latentDim, conditionDim: k, filters, seed,
-    batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name: `${family}_generator`,
+    batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name,
   });
+  const generator = makeGenerator(`${family}_generator`);
+  const ema = config.ema === null ? null : createGeneratorEma(generator, makeGenerator(`${family}_generator_ema`), config.ema);
   const d = buildDiscriminator({
     imageShape, conditionChannels: k, filters, seed,
     batchNorm: config.discriminatorBatchNorm, leak: config.discriminatorLeak, minibatch: config.minibatchDiscrimination,
+    ...(aux ? { auxClasses: k } : {}),
     name: `${family}_discriminator`,
   });
   const discriminator = d.model;
+  /** D's real/fake logits and, with the auxiliary classifier, its class logits. */
+  const judge = (images: tf.Tensor4D): { logit: tf.Tensor; classes: tf.Tensor | null } => {
+    const out = discriminator.apply(images, { training: true }) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? { logit: out[0]!, classes: out[1]! } : { logit: out, classes: null };
+  };
+  const classLoss = (logits: tf.Tensor | null, oneHot: tf.Tensor2D | null): tf.Scalar | null =>
+    logits && oneHot ? (tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), aux) as tf.Scalar) : null;
+  const plus = (a: tf.Scalar, b: tf.Scalar | null): tf.Scalar => (b ? tf.add(a, b) : a);
   const gOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
   const dOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
   const gVars = trainableVariables(generator);
@@ -121,9 +153,10 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
     try {
       const dLoss = dOptimizer.minimize(
         () => {
-          const realLogits = discriminator.apply(real, { training: true }) as tf.Tensor;
-          const fakeLogits = discriminator.apply(fake, { training: true }) as tf.Tensor;
-          return tf.add(bceWithLogits(realLogits, realTarget), bceWithLogits(fakeLogits, 0));
+          const r = judge(real);
+          const f = judge(fake);
+          const adversarial = tf.add(bceWithLogits(r.logit, realTarget), bceWithLogits(f.logit, 0)) as tf.Scalar;
+          return plus(plus(adversarial, classLoss(r.classes, oneHot)), classLoss(f.classes, oneHot));
         },
         true,
         dVars,
@@ -138,14 +171,17 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
             if (config.featureMatching) {
               const [, fakeFeatures] = d.withFeatures.apply(images, { training: true }) as tf.Tensor[];
               const [, realFeatures] = d.withFeatures.apply(real, { training: true }) as tf.Tensor[];
-              return featureMatchingLoss(realFeatures as tf.Tensor2D, fakeFeatures as tf.Tensor2D);
+              const matching = featureMatchingLoss(realFeatures as tf.Tensor2D, fakeFeatures as tf.Tensor2D);
+              return aux ? plus(matching, classLoss(judge(images).classes, oneHot)) : matching;
             }
-            return bceWithLogits(discriminator.apply(images, { training: true }) as tf.Tensor, 1);
+            const f = judge(images);
+            return plus(bceWithLogits(f.logit, 1), classLoss(f.classes, oneHot));
           },
           true,
           gVars,
         )!,
       );
+      ema?.update(gOptimizer.iterations);
       return { d: takeScalar(dLoss), g: takeScalar(gLoss) };
     } finally {
       tf.dispose([z, gInput, real, fake]);
@@ -163,19 +199,20 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
       const cls = conditional ? checkClasses(classes, zIn.shape[0], k, family) : null;
       return tf.tidy(() => {
         const input = cls ? tf.concat([zIn, oneHotClasses(cls, k)], 1) : zIn;
-        return fromTanhRange(generator.apply(input, { training: false }) as tf.Tensor4D);
+        return fromTanhRange((ema?.network ?? generator).apply(input, { training: false }) as tf.Tensor4D);
       });
     },
     dispose() {},
   };
 
   return {
-    networks: { generator, discriminator },
+    networks: { generator, discriminator, ...(ema ? { [EMA_ROLE]: ema.network } : {}) },
     optimizers: { generator: gOptimizer, discriminator: dOptimizer },
     trainStep,
     generative: () => model,
     dispose() {
       generator.dispose();
+      ema?.network.dispose();
       discriminator.dispose();
       gOptimizer.dispose();
       dOptimizer.dispose();

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { GenerativeModel } from '../common/family';
+import { EMA_ROLE } from '../common/ema';
 import type { DirectionGenerator, FirstLayer } from './types';
 
 /** Layers that end the first block (its nonlinearity). */
@@ -63,10 +64,11 @@ export function firstDenseBlock(network: tfl.LayersModel, latentDim: number, num
 
 /**
  * The DirectionGenerator of a loaded model. `networks` (a checkpoint instance's, by role) give
- * the first layer: the `generator`'s, else the `decoder`'s.
+ * the first layer: the averaged generator's (models/common/ema.ts), else the `generator`'s, else
+ * the `decoder`'s.
  */
 export function directionGenerator(id: string, model: GenerativeModel, networks?: Record<string, tfl.LayersModel>): DirectionGenerator {
-  const network = networks?.['generator'] ?? networks?.['decoder'];
+  const network = networks?.[EMA_ROLE] ?? networks?.['generator'] ?? networks?.['decoder'];
   const firstLayer = network ? firstDenseBlock(network, model.latentDim, model.numClasses) : undefined;
   const encode = model.encode?.bind(model);
   return {

@@ -22,6 +22,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32, seededNormal } from '../../lib/latent/random';
 import { loadCheckpointInto, readCard, saveCheckpoint, type ModelCard } from '../../models/common/checkpoint';
+import { EMA_ROLE } from '../../models/common/ema';
 import type { Dataset, FamilyInstance, FamilyName, GenerativeModel, StepLosses, TrainBatch } from '../../models/common/family';
 import { shuffleInPlace } from '../../models/common/random';
 import { gatherBatch } from '../../models/datasets/dataset-tensors';
@@ -118,9 +119,13 @@ export function sampleGridOf(g: GenerativeModel, seed: number): { png: Uint8Arra
   return { png: new Uint8Array(encodePng(grid, W, H, c as 1 | 3)), rows: GRID_SIDE, cols: GRID_SIDE, images: pixels };
 }
 
-/** Roles written to the model directory: what decode/encode need, not the critics. */
+/**
+ * Roles written to the model directory: what decode/encode need, not the critics; of a generator
+ * with a moving average (models/common/ema.ts), the average only, which is what decode uses.
+ */
 export function explorableRoles(instance: FamilyInstance): string[] {
-  return Object.keys(instance.networks).filter((r) => r !== 'discriminator' && r !== 'critic');
+  const averaged = EMA_ROLE in instance.networks;
+  return Object.keys(instance.networks).filter((r) => r !== 'discriminator' && r !== 'critic' && !(averaged && r === 'generator'));
 }
 
 async function ensureSpace(dir: string): Promise<void> {
