@@ -23,6 +23,9 @@
  *   check the penalty and its critic gradients on wasm against the cpu backend, and against
  *   finite differences.
  *
+ * `ema` d (models/common/ema.ts): the model decodes with an exponential moving average of G's
+ * weights, updated after every G step.
+ *
  * One trainStep is n_critic critic steps then one G step, on the caller's one batch: every
  * critic step sees the whole real batch with fresh z (and fresh ε), drawn from the step's seed.
  * (Splitting the batch into n_critic sub-batches would give the critic 12-image batches at the
@@ -48,6 +51,7 @@ import {
   toTanhRange,
   trainableVariables,
 } from '../common/blocks';
+import { createGeneratorEma, EMA_ROLE, emaField } from '../common/ema';
 import { mulberry32 } from '../common/random';
 
 const PYTORCH_EPSILON = 1e-8;
@@ -71,6 +75,7 @@ const wganSchema = z.strictObject({
   /** c: every critic weight is clipped to [−c, c] after each critic update. */
   clip: z.number().positive().max(1).default(0.01),
   lr: z.number().positive().max(1).default(5e-5),
+  ema: emaField,
 });
 
 const wganGpSchema = z.strictObject({
@@ -86,6 +91,7 @@ const wganGpSchema = z.strictObject({
   lr: z.number().positive().max(1).default(1e-4),
   beta1: z.number().min(0).lt(1).default(0),
   beta2: z.number().min(0).lt(1).default(0.9),
+  ema: emaField,
 });
 
 /**
@@ -124,10 +130,12 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
   const { family, config } = variant;
   const imageShape = dataset.imageShape;
   const { latentDim, filters, seed, nCritic } = config;
-  const generator = buildGenerator({
+  const makeGenerator = (name: string) => buildGenerator({
     imageShape, latentDim, filters, seed,
-    batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name: `${family}_generator`,
+    batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name,
   });
+  const generator = makeGenerator(`${family}_generator`);
+  const ema = config.ema === null ? null : createGeneratorEma(generator, makeGenerator(`${family}_generator_ema`), config.ema);
   const critic = buildDiscriminator({
     imageShape, filters, seed, batchNorm: config.criticBatchNorm, leak: config.criticLeak, minibatch: null, name: `${family}_critic`,
   }).model;
@@ -207,6 +215,7 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
       } finally {
         z.dispose();
       }
+      ema?.update(gOptimizer.iterations);
       return gpWeight === null ? { critic: loss, g, wasserstein: w } : { critic: loss, gp, g, wasserstein: w };
     } finally {
       real.dispose();
@@ -220,18 +229,19 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
     imageShape,
     decode(zIn: tf.Tensor2D): tf.Tensor4D {
       if (zIn.rank !== 2 || zIn.shape[1] !== latentDim) throw new Error(`${family}: z must be [B, ${latentDim}], got [${zIn.shape.join(', ')}]`);
-      return tf.tidy(() => fromTanhRange(generator.apply(zIn, { training: false }) as tf.Tensor4D));
+      return tf.tidy(() => fromTanhRange((ema?.network ?? generator).apply(zIn, { training: false }) as tf.Tensor4D));
     },
     dispose() {},
   };
 
   return {
-    networks: { generator, critic },
+    networks: { generator, critic, ...(ema ? { [EMA_ROLE]: ema.network } : {}) },
     optimizers: { generator: gOptimizer, critic: cOptimizer },
     trainStep,
     generative: () => model,
     dispose() {
       generator.dispose();
+      ema?.network.dispose();
       critic.dispose();
       gOptimizer.dispose();
       cOptimizer.dispose();
