@@ -10,7 +10,8 @@
  *   latentDim 64, filters 64, seed 0,
  *   generatorBatchNorm true, generatorLeak 0.3, upsampling 'transposed',
  *   discriminatorBatchNorm false, discriminatorLeak 0.2, minibatchDiscrimination null,
- *   labelSmoothing 0, featureMatching false, lr 2e-4, beta1 0.5, beta2 0.999.
+ *   labelSmoothing 0, featureMatching false, lr 2e-4, beta1 0.5, beta2 0.999,
+ *   auxClassifier 0 (cgan only: AC-GAN's class loss weight), ema null (models/common/ema.ts).
  */
 import type { Dataset, FamilyDefinition } from '../common/family';
 import { parseGanConfig } from '../common/blocks';

@@ -194,10 +194,10 @@ describe('parseConfig', () => {
     expect(dcganFamily.parseConfig({}, MNIST)).toEqual({
       latentDim: 64, filters: 64, seed: 0, generatorBatchNorm: true, generatorLeak: 0.3, upsampling: 'transposed',
       discriminatorBatchNorm: false, discriminatorLeak: 0.2, minibatchDiscrimination: null, labelSmoothing: 0, featureMatching: false,
-      lr: 2e-4, beta1: 0.5, beta2: 0.999,
+      lr: 2e-4, beta1: 0.5, beta2: 0.999, auxClassifier: 0, ema: null,
     });
-    expect(wganFamily.parseConfig(undefined, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, clip: 0.01, lr: 5e-5 });
-    expect(wganGpFamily.parseConfig({}, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, gpWeight: 10, lr: 1e-4, beta1: 0, beta2: 0.9 });
+    expect(wganFamily.parseConfig(undefined, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, clip: 0.01, lr: 5e-5, ema: null });
+    expect(wganGpFamily.parseConfig({}, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, gpWeight: 10, lr: 1e-4, beta1: 0, beta2: 0.9, ema: null });
     expect(dcganFamily.parseConfig({ minibatchDiscrimination: true }, MNIST).minibatchDiscrimination).toEqual({ kernels: 32, kernelDim: 5 });
   });
 
@@ -222,6 +222,9 @@ describe('parseConfig', () => {
     [asAny(wganGpFamily), { criticBatchNorm: true }, /criticBatchNorm: batch norm in a WGAN-GP critic/],
     [asAny(wganGpFamily), { nCritic: 0 }, /nCritic/],
     [asAny(wganGpFamily), { gpWeight: -1 }, /gpWeight/],
+    [asAny(dcganFamily), { ema: 1 }, /ema/],
+    [asAny(wganFamily), { ema: 0 }, /ema/],
+    [asAny(cganFamily), { auxClassifier: -1 }, /auxClassifier/],
   ];
   it.each(bad.map(([f, raw, re]) => [f.name, JSON.stringify(raw), f, raw, re] as const))('%s %s → an error naming the field', (_n, _r, family, raw, re) => {
     expect(() => family.parseConfig(raw, MNIST)).toThrow(re);
