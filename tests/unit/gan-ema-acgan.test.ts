@@ -12,29 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latentBatch, oneHotClasses, withClassPlanes } from '../../models/common/blocks';
 import { loadCheckpointInto, loadWeightsSync, saveCheckpoint, type ModelCard } from '../../models/common/checkpoint';
 import { EMA_ROLE, emaDecay } from '../../models/common/ema';
-import type { FamilyDefinition, FamilyInstance, ImageShape, TrainBatch } from '../../models/common/family';
+import type { FamilyInstance } from '../../models/common/family';
 import { mulberry32 } from '../../models/common/random';
 import { readWeights } from '../../models/common/weights';
 import { cganFamily } from '../../models/cgan/index';
 import { dcganFamily } from '../../models/dcgan/index';
-import { MNIST_PIXELS, loadMnistSplit } from '../../models/datasets/mnist';
-import { wganFamily, wganGpFamily } from '../../models/wgan/index';
 import { initEngine } from '../../server/inference/engine';
 import { explorableRoles } from '../../server/training/runner';
+import { GAN_FAMILIES, MNIST, disposeBatch, mnistBatch } from './gan-fixtures';
 
-const MNIST = { name: 'mnist', imageShape: [28, 28, 1] as ImageShape, numClasses: 10 };
-type AnyFamily = FamilyDefinition<Record<string, unknown>>;
-const asAny = (f: unknown) => f as AnyFamily;
-const FAMILIES: AnyFamily[] = [asAny(dcganFamily), asAny(cganFamily), asAny(wganFamily), asAny(wganGpFamily)];
-
-function mnistBatch(batch: number, offset = 0): TrainBatch {
-  const { train } = loadMnistSplit({ range: 'unit' });
-  return {
-    images: tf.tensor4d(train.images.slice(offset * MNIST_PIXELS, (offset + batch) * MNIST_PIXELS), [batch, 28, 28, 1]),
-    labels: tf.tensor1d(Int32Array.from(train.labels.subarray(offset, offset + batch)), 'int32'),
-  };
-}
-const disposeBatch = (b: TrainBatch) => tf.dispose([b.images, ...(b.labels ? [b.labels] : [])]);
+const FAMILIES = GAN_FAMILIES;
 const flat = (inst: FamilyInstance, role: string) => readWeights(inst.networks[role]!).map((w) => Array.from(w.values));
 
 let dir: string;

@@ -21,7 +21,7 @@ import {
   withClassPlanes,
   type Upsampling,
 } from '../../models/common/blocks';
-import type { FamilyDefinition, FamilyInstance, ImageShape, TrainBatch } from '../../models/common/family';
+import type { FamilyInstance, ImageShape } from '../../models/common/family';
 import { mulberry32 } from '../../models/common/random';
 import { readWeights } from '../../models/common/weights';
 import { dcganFamily } from '../../models/dcgan/index';
@@ -29,27 +29,11 @@ import { DCGAN_MNIST, buildDiscriminator as mirrorDiscriminator, buildGenerator 
 import { createDcganTrainer } from '../../models/dcgan/train';
 import { cganFamily } from '../../models/cgan/index';
 import { gradientPenalty, wganFamily, wganGpFamily } from '../../models/wgan/index';
-import { MNIST_PIXELS, loadMnistSplit } from '../../models/datasets/mnist';
+import { type AnyFamily, GAN_FAMILIES, MNIST, asAny, disposeBatch, mnistBatch } from './gan-fixtures';
 
-const MNIST = { name: 'mnist', imageShape: [28, 28, 1] as ImageShape, numClasses: 10 };
 const SHAPES: ImageShape[] = [[28, 28, 1], [32, 32, 3], [64, 64, 3]];
 
-type AnyFamily = FamilyDefinition<Record<string, unknown>>;
-const asAny = (f: unknown) => f as AnyFamily;
-const FAMILIES: AnyFamily[] = [asAny(dcganFamily), asAny(cganFamily), asAny(wganFamily), asAny(wganGpFamily)];
-
-/** A fixed batch of real MNIST digits in [0, 1] with their labels. */
-function mnistBatch(batch: number, offset = 0): TrainBatch {
-  const { train } = loadMnistSplit({ range: 'unit' });
-  return {
-    images: tf.tensor4d(train.images.slice(offset * MNIST_PIXELS, (offset + batch) * MNIST_PIXELS), [batch, 28, 28, 1]),
-    labels: tf.tensor1d(Int32Array.from(train.labels.subarray(offset, offset + batch)), 'int32'),
-  };
-}
-
-function disposeBatch(b: TrainBatch): void {
-  tf.dispose([b.images, ...(b.labels ? [b.labels] : [])]);
-}
+const FAMILIES = GAN_FAMILIES;
 
 function values(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
