@@ -14,7 +14,7 @@
  *    the plain boundary and for the conditional one (the boundary with the other four factors'
  *    boundaries projected out, InterFaceGAN §2.2).
  * 2. MNIST (dcgan-mnist + classifier-mnist): the classifier-gradient edit toward digit k (the
- *    steer's API defaults: at most 30 steps of 0.15) from `--edits` latents per digit drawn with
+ *    steer's API defaults: at most 60 steps of 0.15) from `--edits` latents per digit drawn with
  *    every |zᵢ| ≤ 3, must make the classifier output k in at least 90% of cases. Judged by the
  *    classifier whose gradient the edit followed; the mean distance moved is printed beside it.
  * 3. Times: PCA (GANSpace, 5 components of 2,000 samples) and SeFa (5 components) under 1 s

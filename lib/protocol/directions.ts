@@ -120,12 +120,14 @@ export interface DirectionDiscoverResponse {
 
 /**
  * `direction:steer`: move the room's latent toward (sign 1) or away from (−1) an attribute of the
- * model's classifier by normalised gradient ascent, at most `steps` steps of `stepSize` z units.
- * @example { attribute: '7', steps: 30, stepSize: 0.15 }
+ * model's classifier by normalised gradient ascent, at most `steps` steps of `stepSize` z units
+ * (a class stops early once the classifier gives it 0.9). Default 60 steps: with the retrained
+ * dcgan-mnist (docs/benchmarks.md, bench:directions) 30 left 14% of edits short of their digit.
+ * @example { attribute: '7', steps: 60, stepSize: 0.15 }
  */
 export const DirectionSteerRequestSchema = z.strictObject({
   attribute,
-  steps: z.number().int().min(1).max(MAX_STEER_STEPS).default(30),
+  steps: z.number().int().min(1).max(MAX_STEER_STEPS).default(60),
   stepSize: z.number().gt(0).max(5).default(0.15),
   sign: z.union([z.literal(1), z.literal(-1)]).default(1),
 });

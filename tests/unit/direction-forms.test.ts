@@ -127,8 +127,8 @@ describe('methodAvailability', () => {
 
 describe('buildSteerRequest', () => {
   it('defaults from the schema; toward or away; bad values refused by field', () => {
-    expect(buildSteerRequest(initialSteerValues(DIGITS))).toEqual({ ok: true, request: { attribute: '0', steps: 30, stepSize: 0.15, sign: 1 } });
-    expect(buildSteerRequest({ ...initialSteerValues(DIGITS), attribute: '7', steps: '', sign: '-1' })).toEqual({ ok: true, request: { attribute: '7', steps: 30, stepSize: 0.15, sign: -1 } });
+    expect(buildSteerRequest(initialSteerValues(DIGITS))).toEqual({ ok: true, request: { attribute: '0', steps: 60, stepSize: 0.15, sign: 1 } });
+    expect(buildSteerRequest({ ...initialSteerValues(DIGITS), attribute: '7', steps: '', sign: '-1' })).toEqual({ ok: true, request: { attribute: '7', steps: 60, stepSize: 0.15, sign: -1 } });
     expect(buildSteerRequest(initialSteerValues([]))).toEqual({ ok: false, errors: { attribute: 'required' } });
     expect(buildSteerRequest({ ...initialSteerValues(DIGITS), steps: '201' })).toEqual({ ok: false, errors: { steps: 'at most 200' } });
     expect(buildSteerRequest({ ...initialSteerValues(DIGITS), stepSize: '-1' })).toEqual({ ok: false, errors: { stepSize: 'more than 0' } });
