@@ -176,6 +176,7 @@ export async function runTrainingJob(rawSpec: unknown, ctx: RunContext): Promise
     const ckptDir = path.join(ctx.jobDir, 'checkpoint');
     let resumed = false;
     let priorWallMs = 0;
+    let resumedLosses: StepLosses = {};
     if (!ctx.fresh) {
       const card = await readCard(ckptDir).catch(() => null);
       if (card) {
@@ -186,6 +187,7 @@ export async function runTrainingJob(rawSpec: unknown, ctx: RunContext): Promise
         step = card.steps;
         lastGoodStep = card.steps;
         priorWallMs = card.wallMs;
+        resumedLosses = card.losses ?? {};
         resumed = true;
       }
     }
@@ -199,7 +201,8 @@ export async function runTrainingJob(rawSpec: unknown, ctx: RunContext): Promise
     const started = Date.now();
     const backend = tf.getBackend();
     emit({ type: 'started', step, totalSteps: spec.steps, resumed, backend });
-    let losses: StepLosses = {};
+    // The last step's losses: a job resumed at its last step takes no step and keeps the checkpoint's.
+    let losses: StepLosses = resumedLosses;
     const card = (): Omit<ModelCard, 'format' | 'networks' | 'weightsDtype' | 'weightsHash'> => ({
       id: spec.modelId,
       name: spec.name ?? spec.modelId,

@@ -1,8 +1,8 @@
 /**
  * `npm run train` (server/cli/train.ts) as a user runs it: a real child process, a tiny DCGAN on
- * MNIST. The finished model folder has its sample grid also when the command is run again after
- * the job is complete (it then resumes at its last step and draws nothing new: the grid is the
- * one the job saved for that step).
+ * MNIST. The finished model folder has its sample grid and last losses also when the command is
+ * run again after the job is complete (it then resumes at its last step and takes no step: the
+ * grid is the one the job saved for that step, the losses the checkpoint's).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,19 +23,23 @@ const ARGS = [
 const train = () => run(process.execPath, ARGS, { env: { ...process.env, DATA_DIR: path.join(root, 'data'), TF_BACKEND: 'wasm' } });
 
 describe('npm run train', () => {
-  it('writes the model with its sample grid, and again when re-run on a finished job', async () => {
+  it('writes the model with its sample grid and losses, and again when re-run on a finished job', async () => {
     const first = await train();
     expect(first.stdout).toMatch(/done: tiny \(4 steps/);
     const modelDir = path.join(root, 'out', 'tiny');
     const grid = readFileSync(path.join(modelDir, 'samples.png'));
     const jobGrid = readFileSync(path.join(root, 'data', 'jobs', 'cli-tiny', 'samples', 'step-0000004.png'));
     expect(grid.equals(jobGrid)).toBe(true);
-    expect(JSON.parse(readFileSync(path.join(modelDir, 'card.json'), 'utf8')).networks).toEqual(['generatorEma']);
+    const card = JSON.parse(readFileSync(path.join(modelDir, 'card.json'), 'utf8'));
+    expect(card.networks).toEqual(['generatorEma']);
+    expect(Object.keys(card.losses)).toEqual(['d', 'g']);
 
     rmSync(modelDir, { recursive: true });
     const again = await train();
     expect(again.stdout).toMatch(/resuming at step 4 of 4/);
     expect(existsSync(path.join(modelDir, 'samples.png'))).toBe(true);
     expect(readFileSync(path.join(modelDir, 'samples.png')).equals(jobGrid)).toBe(true);
+    // It took no step, so the last losses are the checkpoint's.
+    expect(JSON.parse(readFileSync(path.join(modelDir, 'card.json'), 'utf8')).losses).toEqual(card.losses);
   });
 });
