@@ -15,7 +15,7 @@
  *          --init-from <model id> (vae-gan: start from a trained VAE) --threads 2 (wasm: split
  *          large convolutions over a second core) --fresh
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BACKEND_NAMES, env, type BackendName } from '../../lib/env';
 import { initEngine, useSecondCore } from '../inference/engine';
@@ -84,8 +84,6 @@ async function main(): Promise<number> {
     console.log('\nstopping after this step (a checkpoint is written; run the same command to resume; Ctrl-C again to quit now)');
   });
   let lastPng: Uint8Array | undefined;
-  let lastPngStep = -1;
-  const gridFile = (step: number) => path.join(samplesDir, `step-${String(step).padStart(7, '0')}.png`);
   const pendingWrites: Promise<void>[] = [];
   const last: TrainEvent = await runTrainingJob(spec, {
     jobDir,
@@ -102,8 +100,7 @@ async function main(): Promise<number> {
           break;
         case 'samples':
           lastPng = e.png;
-          lastPngStep = e.step;
-          pendingWrites.push(writeFile(gridFile(e.step), e.png));
+          pendingWrites.push(writeFile(path.join(samplesDir, `step-${String(e.step).padStart(7, '0')}.png`), e.png));
           break;
         case 'checkpoint':
           console.log(`checkpoint at step ${e.step}`);
@@ -121,11 +118,7 @@ async function main(): Promise<number> {
     },
   });
   await Promise.all(pendingWrites);
-  if (last.type === 'done') {
-    // A run resumed at its last step draws no grid: the one of that step was saved by the run that took it.
-    const png = lastPngStep === last.step ? lastPng : await readFile(gridFile(last.step)).catch(() => lastPng);
-    if (png) await writeFile(path.join(outDir, last.modelId, 'samples.png'), png);
-  }
+  if (last.type === 'done' && lastPng) await writeFile(path.join(outDir, last.modelId, 'samples.png'), lastPng);
   return last.type === 'done' ? 0 : last.type === 'cancelled' ? 130 : 1;
 }
 

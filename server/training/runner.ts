@@ -279,6 +279,9 @@ export async function runTrainingJob(rawSpec: unknown, ctx: RunContext): Promise
       }
       if (step % spec.checkpointEvery === 0 && step < spec.steps) await checkpoint();
     }
+    // A job resumed at its last step takes no step; its final grid is drawn all the same (same
+    // weights, same latents: the grid the run that took the step drew).
+    if (step === runStart) emit({ type: 'samples', step, ...sampleGrid(instance, gridSeed) });
 
     await checkpoint();
     const outDir = path.join(ctx.modelDir, spec.modelId);

@@ -2,7 +2,8 @@
  * `npm run train` (server/cli/train.ts) as a user runs it: a real child process, a tiny DCGAN on
  * MNIST. The finished model folder has its sample grid and last losses also when the command is
  * run again after the job is complete (it then resumes at its last step and takes no step: the
- * grid is the one the job saved for that step, the losses the checkpoint's).
+ * runner draws that step's grid again, the same bytes as the job saved, and keeps the
+ * checkpoint's losses).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
