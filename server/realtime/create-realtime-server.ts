@@ -26,7 +26,7 @@ import { registerLatentHandlers } from './handlers/latent.handlers';
 import { registerPresenceHandlers } from './handlers/presence.handlers';
 import { registerRoomHandlers, resumeMembership } from './handlers/room.handlers';
 import { registerServerHandlers } from './handlers/server.handlers';
-import { createNewestSender, type NewestSender } from './newest-sender';
+import { createFrameSender, createNewestSender, type FrameSender, type NewestSender } from './newest-sender';
 import { createTokenBucket, RATE_LIMITS } from './rate-limit';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -118,8 +118,8 @@ export interface RealtimeContext {
   io: RealtimeServer;
   rooms: RoomRegistry;
   deps: RealtimeDeps;
-  /** Newest-wins delivery to one socket (key: 'frame'). */
-  sendFrame: NewestSender<FrameBroadcast>;
+  /** Newest-wins delivery of a room's frames to one socket, once per version. */
+  sendFrame: FrameSender<FrameBroadcast>;
   /** Newest-wins delivery of relayed pointers (key: the pointing member's id). */
   sendPointer: NewestSender<PointerBroadcast>;
   /** Cluster mode: sends a member's pointer to the other nodes' members too. */
@@ -194,16 +194,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, limits.allowedOrigins)),
     ...(deps.cluster ? { adapter: deps.cluster.adapter } : {}),
   });
-  // At most one frame per version reaches a socket, in increasing order (F1): in cluster mode
-  // the newest frame can be offered twice, relayed from the owner and again at the join.
-  const lastFrameSent = new WeakMap<RealtimeSocket, { roomId: string | undefined; version: number }>();
-  const sendFrame = createNewestSender<FrameBroadcast>((socket, frame) => {
-    const roomId = socket.data.membership?.roomId;
-    const last = lastFrameSent.get(socket);
-    if (last && last.roomId === roomId && last.version >= frame.version) return;
-    lastFrameSent.set(socket, { roomId, version: frame.version });
-    socket.emit('frame', frame);
-  });
+  const sendFrame = createFrameSender<FrameBroadcast>((socket, frame) => socket.emit('frame', frame));
   const sendPointer = createNewestSender<PointerBroadcast>((socket, pointer) => socket.emit('presence:pointer', pointer));
   const localSockets = function* (roomId: string) {
     for (const id of io.sockets.adapter.rooms.get(roomChannel(roomId)) ?? []) {
@@ -213,7 +204,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   };
   const deliver: LocalDelivery = {
     frame: (roomId, frame) => {
-      for (const socket of localSockets(roomId)) sendFrame(socket, 'frame', frame);
+      for (const socket of localSockets(roomId)) sendFrame(socket, roomId, frame);
     },
     pointer: (roomId, pointer) => {
       for (const socket of localSockets(roomId)) sendPointer(socket, pointer.memberId, pointer);

@@ -2,12 +2,12 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { RealtimeSocket } from './create-realtime-server';
-import { createNewestSender } from './newest-sender';
+import { createFrameSender, createNewestSender } from './newest-sender';
 
 function fakeSocket() {
   const transport = Object.assign(new EventEmitter(), { writable: true });
   const conn = Object.assign(new EventEmitter(), { transport });
-  const socket = { connected: true, conn } as unknown as RealtimeSocket;
+  const socket = { connected: true, conn, data: {} } as unknown as RealtimeSocket;
   return { socket, transport, conn };
 }
 
@@ -45,5 +45,32 @@ describe('createNewestSender', () => {
     (socket as unknown as { connected: boolean }).connected = false;
     send(socket, 'frame', 'f2');
     expect(sent).toEqual(['f1']);
+  });
+});
+
+describe('createFrameSender', () => {
+  it('sends each version of a room once, counting frames delivered before the membership is set (cluster join)', () => {
+    const sent: number[] = [];
+    const send = createFrameSender<{ version: number }>((_s, f) => sent.push(f.version));
+    const { socket } = fakeSocket();
+    // Relayed through the channel while the join is still in flight: no membership yet.
+    send(socket, 'r1', { version: 5 });
+    socket.data.membership = { roomId: 'r1', memberId: 'm', name: 'A', role: 'editor', tokenId: 't' };
+    send(socket, 'r1', { version: 5 }); // the join handler's latest frame: already there
+    send(socket, 'r1', { version: 4 }); // older: never after a newer one
+    send(socket, 'r1', { version: 6 });
+    expect(sent).toEqual([5, 6]);
+  });
+
+  it('drops a frame of a room the socket has left for another, and starts afresh in the new room', () => {
+    const sent: string[] = [];
+    const send = createFrameSender<{ version: number }>((_s, f) => sent.push(String(f.version)));
+    const { socket } = fakeSocket();
+    socket.data.membership = { roomId: 'r1', memberId: 'm', name: 'A', role: 'editor', tokenId: 't' };
+    send(socket, 'r1', { version: 9 });
+    socket.data.membership = { roomId: 'r2', memberId: 'm2', name: 'A', role: 'editor', tokenId: 't' };
+    send(socket, 'r1', { version: 10 });
+    send(socket, 'r2', { version: 1 });
+    expect(sent).toEqual(['9', '1']);
   });
 });

@@ -43,3 +43,28 @@ export function createNewestSender<T>(emit: (socket: RealtimeSocket, payload: T)
   };
   return send;
 }
+
+/** Sends a room's frame to one socket: `(socket, roomId, frame)`. */
+export type FrameSender<F extends { version: number }> = (socket: RealtimeSocket, roomId: string, frame: F) => void;
+
+/**
+ * Newest-wins frames with at most one frame per version reaching a socket, in increasing order
+ * (SPEC F1). In cluster mode the newest frame can be offered twice: relayed from the owner
+ * through the room's channel, and again by the join handler. The room is the one the frame is
+ * delivered for, not the socket's membership: a member joining through another node is in the
+ * channel before its join returns and `membership` is set, and a frame relayed in that window
+ * must count as sent for that room, or the join would send the same version again. A frame
+ * for a room the socket has since left is dropped.
+ */
+export function createFrameSender<F extends { version: number }>(emit: (socket: RealtimeSocket, frame: F) => void): FrameSender<F> {
+  const lastSent = new WeakMap<RealtimeSocket, { roomId: string; version: number }>();
+  const send = createNewestSender<{ roomId: string; frame: F }>((socket, { roomId, frame }) => {
+    const member = socket.data.membership;
+    if (member && member.roomId !== roomId) return;
+    const last = lastSent.get(socket);
+    if (last && last.roomId === roomId && last.version >= frame.version) return;
+    lastSent.set(socket, { roomId, version: frame.version });
+    emit(socket, frame);
+  });
+  return (socket, roomId, frame) => send(socket, 'frame', { roomId, frame });
+}

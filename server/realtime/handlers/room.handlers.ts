@@ -67,7 +67,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, ctx: RealtimeContex
       await socket.join(roomChannel(req.roomId));
       socket.to(roomChannel(req.roomId)).emit('room:member-joined', member);
       const frame = room.latestFrame;
-      if (frame) ctx.sendFrame(socket, 'frame', frame);
+      if (frame) ctx.sendFrame(socket, req.roomId, frame);
       return room.snapshot(memberId, role);
     }),
   );
@@ -150,7 +150,7 @@ export async function resumeMembership(socket: RealtimeSocket, ctx: RealtimeCont
     socket.to(roomChannel(m.roomId)).emit('room:member-joined', member);
     socket.emit('room:snapshot', room.snapshot(m.memberId, m.role));
     const frame = room.latestFrame;
-    if (frame) ctx.sendFrame(socket, 'frame', frame);
+    if (frame) ctx.sendFrame(socket, m.roomId, frame);
   } catch (err) {
     socket.data.membership = undefined;
     await socket.leave(roomChannel(m.roomId));
