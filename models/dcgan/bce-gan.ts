@@ -29,6 +29,10 @@
  * (the paper's L_C, maximised by both networks). The reported `d` and `g` include these terms.
  * The planes stay: D still judges real/fake given the class.
  *
+ * `semiSupervised` w > 0 (unconditional only, on a labelled data set): D gets the same head of K
+ * class logits, trained on real labels only, with CatGAN's entropy terms on the fakes
+ * (models/common/class-head.ts); G stays unconditional. The reported `d` and `g` include them.
+ *
  * `ema` d (models/common/ema.ts): the model decodes with an exponential moving average of G's
  * weights, updated after every G step.
  */
@@ -53,6 +57,7 @@ import {
   trainableVariables,
   withClassPlanes,
 } from '../common/blocks';
+import { semiDiscriminatorLoss, semiGeneratorLoss, semiSupervisedClassCount, semiSupervisedFields } from '../common/class-head';
 import { createGeneratorEma, EMA_ROLE, emaField } from '../common/ema';
 import { mulberry32 } from '../common/random';
 
@@ -72,19 +77,20 @@ export const bceGanSchema = z.strictObject({
   beta2: z.number().min(0).lt(1).default(0.999),
   /** Weight of AC-GAN's auxiliary class loss; 0 (the default) is off. Conditional families only. */
   auxClassifier: z.number().min(0).max(100).default(0),
+  ...semiSupervisedFields,
   ema: emaField,
 });
 
 /** The config of the `dcgan` and `cgan` families (every field has a default). */
 export type BceGanConfig = z.output<typeof bceGanSchema>;
 
-function checkBatch(batch: TrainBatch, imageShape: readonly number[], conditional: boolean): number {
+function checkBatch(batch: TrainBatch, imageShape: readonly number[], needsLabels: boolean): number {
   const [b, h, w, c] = batch.images.shape;
   if (h !== imageShape[0] || w !== imageShape[1] || c !== imageShape[2]) {
     throw new Error(`batch images are ${h}×${w}×${c}, the model was built for ${imageShape.join('×')}`);
   }
-  if (conditional) {
-    if (!batch.labels) throw new Error('cgan: the batch has no labels (a conditional GAN trains on a labelled data set)');
+  if (needsLabels) {
+    if (!batch.labels) throw new Error('the batch has no labels (a conditional GAN, or the semi-supervised class head, trains on a labelled data set)');
     if (batch.labels.shape[0] !== b) throw new Error(`cgan: ${b} images but ${batch.labels.shape[0]} labels`);
   }
   return b;
@@ -114,6 +120,11 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
     throw new Error(`${family} config: auxClassifier: the auxiliary classifier (AC-GAN) needs a conditional family (cgan)`);
   }
   const aux = config.auxClassifier > 0 ? config.auxClassifier : 0;
+  const semi = config.semiSupervised;
+  if (semi > 0 && conditional) {
+    throw new Error(`${family} config: semiSupervised: the semi-supervised class head is for an unconditional family (dcgan); a conditional one has auxClassifier`);
+  }
+  const semiClasses = semiSupervisedClassCount(config, family, dataset);
   const makeGenerator = (name: string) => buildGenerator({
     imageShape, latentDim, conditionDim: k, filters, seed,
     batchNorm: config.generatorBatchNorm, leak: config.generatorLeak, upsampling: config.upsampling, name,
@@ -123,7 +134,7 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
   const d = buildDiscriminator({
     imageShape, conditionChannels: k, filters, seed,
     batchNorm: config.discriminatorBatchNorm, leak: config.discriminatorLeak, minibatch: config.minibatchDiscrimination,
-    ...(aux ? { auxClasses: k } : {}),
+    ...(aux ? { auxClasses: k } : semi ? { auxClasses: semiClasses } : {}),
     name: `${family}_discriminator`,
   });
   const discriminator = d.model;
@@ -135,6 +146,9 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
   const classLoss = (logits: tf.Tensor | null, oneHot: tf.Tensor2D | null): tf.Scalar | null =>
     logits && oneHot ? (tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), aux) as tf.Scalar) : null;
   const plus = (a: tf.Scalar, b: tf.Scalar | null): tf.Scalar => (b ? tf.add(a, b) : a);
+  const semiDLoss = (realLogits: tf.Tensor | null, fakeLogits: tf.Tensor | null, realOneHot: tf.Tensor2D | null): tf.Scalar | null =>
+    realLogits && fakeLogits && realOneHot ? semiDiscriminatorLoss(realLogits, fakeLogits, realOneHot, semi) : null;
+  const semiGLoss = (fakeLogits: tf.Tensor | null): tf.Scalar | null => (fakeLogits && semi ? semiGeneratorLoss(fakeLogits, semi) : null);
   const gOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
   const dOptimizer = tf.train.adam(config.lr, config.beta1, config.beta2, ADAM_EPSILON);
   const gVars = trainableVariables(generator);
@@ -142,9 +156,10 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
   const realTarget = 1 - config.labelSmoothing;
 
   function trainStep(batch: TrainBatch, stepSeed: number): StepLosses {
-    const b = checkBatch(batch, imageShape, conditional);
+    const b = checkBatch(batch, imageShape, conditional || semi > 0);
     const z = latentBatch(mulberry32(stepSeed), b, latentDim);
     const oneHot = conditional ? oneHotClasses(batch.labels!, k) : null;
+    const realLabels = semi > 0 ? oneHotClasses(batch.labels!, semiClasses) : null;
     const gInput = oneHot ? tf.concat([z, oneHot], 1) : z;
     const dInput = (images: tf.Tensor4D) => (oneHot ? withClassPlanes(images, oneHot) : images);
     const real = tf.tidy(() => dInput(toTanhRange(batch.images)));
@@ -156,7 +171,7 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
           const r = judge(real);
           const f = judge(fake);
           const adversarial = tf.add(bceWithLogits(r.logit, realTarget), bceWithLogits(f.logit, 0)) as tf.Scalar;
-          return plus(plus(adversarial, classLoss(r.classes, oneHot)), classLoss(f.classes, oneHot));
+          return plus(plus(plus(adversarial, classLoss(r.classes, oneHot)), classLoss(f.classes, oneHot)), semiDLoss(r.classes, f.classes, realLabels));
         },
         true,
         dVars,
@@ -172,10 +187,12 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
               const [, fakeFeatures] = d.withFeatures.apply(images, { training: true }) as tf.Tensor[];
               const [, realFeatures] = d.withFeatures.apply(real, { training: true }) as tf.Tensor[];
               const matching = featureMatchingLoss(realFeatures as tf.Tensor2D, fakeFeatures as tf.Tensor2D);
-              return aux ? plus(matching, classLoss(judge(images).classes, oneHot)) : matching;
+              if (!aux && !semi) return matching;
+              const classes = judge(images).classes;
+              return plus(plus(matching, classLoss(classes, oneHot)), semiGLoss(classes));
             }
             const f = judge(images);
-            return plus(bceWithLogits(f.logit, 1), classLoss(f.classes, oneHot));
+            return plus(plus(bceWithLogits(f.logit, 1), classLoss(f.classes, oneHot)), semiGLoss(f.classes));
           },
           true,
           gVars,
@@ -186,6 +203,7 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
     } finally {
       tf.dispose([z, gInput, real, fake]);
       if (oneHot) oneHot.dispose();
+      if (realLabels) realLabels.dispose();
     }
   }
 

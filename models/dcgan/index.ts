@@ -11,10 +11,13 @@
  *   generatorBatchNorm true, generatorLeak 0.3, upsampling 'transposed',
  *   discriminatorBatchNorm false, discriminatorLeak 0.2, minibatchDiscrimination null,
  *   labelSmoothing 0, featureMatching false, lr 2e-4, beta1 0.5, beta2 0.999,
- *   auxClassifier 0 (cgan only: AC-GAN's class loss weight), ema null (models/common/ema.ts).
+ *   auxClassifier 0 (cgan only: AC-GAN's class loss weight), semiSupervised 0 (dcgan only: the
+ *   class head trained on real labels, CatGAN terms on fakes) with semiSupervisedClasses (the
+ *   data set's class count), ema null (models/common/ema.ts).
  */
 import type { Dataset, FamilyDefinition } from '../common/family';
 import { parseGanConfig } from '../common/blocks';
+import { withSemiSupervisedClasses } from '../common/class-head';
 import { type BceGanConfig, bceGanSchema, createBceGan } from './bce-gan';
 
 export type DcganFamilyConfig = BceGanConfig;
@@ -26,6 +29,6 @@ export const dcganFamily: FamilyDefinition<DcganFamilyConfig> = {
   conditional: false,
   hasEncoder: false,
   lossNames: ['d', 'g'],
-  parseConfig: (raw: unknown, dataset: DatasetShape) => parseGanConfig('dcgan', bceGanSchema, raw, dataset),
+  parseConfig: (raw: unknown, dataset: DatasetShape) => withSemiSupervisedClasses(parseGanConfig('dcgan', bceGanSchema, raw, dataset), 'dcgan', dataset),
   create: (config: DcganFamilyConfig, dataset: DatasetShape) => createBceGan('dcgan', config, dataset, null),
 };

@@ -45,12 +45,14 @@ import {
   fromTanhRange,
   ganCommonFields,
   latentBatch,
+  oneHotClasses,
   leakField,
   parseGanConfig,
   takeScalar,
   toTanhRange,
   trainableVariables,
 } from '../common/blocks';
+import { semiDiscriminatorLoss, semiGeneratorLoss, semiSupervisedClassCount, semiSupervisedFields, withSemiSupervisedClasses } from '../common/class-head';
 import { createGeneratorEma, EMA_ROLE, emaField } from '../common/ema';
 import { mulberry32 } from '../common/random';
 
@@ -75,6 +77,7 @@ const wganSchema = z.strictObject({
   /** c: every critic weight is clipped to [−c, c] after each critic update. */
   clip: z.number().positive().max(1).default(0.01),
   lr: z.number().positive().max(1).default(5e-5),
+  ...semiSupervisedFields,
   ema: emaField,
 });
 
@@ -91,19 +94,20 @@ const wganGpSchema = z.strictObject({
   lr: z.number().positive().max(1).default(1e-4),
   beta1: z.number().min(0).lt(1).default(0),
   beta2: z.number().min(0).lt(1).default(0.9),
+  ...semiSupervisedFields,
   ema: emaField,
 });
 
 /**
  * Config fields and defaults (`wganFamily.parseConfig({})`): latentDim 64, filters 64, seed 0,
  * generatorBatchNorm true, generatorLeak 0.3, upsampling 'transposed', criticBatchNorm false,
- * criticLeak 0.2, nCritic 5, clip 0.01, lr 5e-5.
+ * criticLeak 0.2, nCritic 5, clip 0.01, lr 5e-5, semiSupervised 0 (models/common/class-head.ts), ema null.
  */
 export type WganFamilyConfig = z.output<typeof wganSchema>;
 /**
  * Config fields and defaults (`wganGpFamily.parseConfig({})`): latentDim 64, filters 64, seed 0,
  * generatorBatchNorm true, generatorLeak 0.3, upsampling 'transposed', criticBatchNorm false
- * (true is refused), criticLeak 0.2, nCritic 5, gpWeight 10, lr 1e-4, beta1 0, beta2 0.9.
+ * (true is refused), criticLeak 0.2, nCritic 5, gpWeight 10, lr 1e-4, beta1 0, beta2 0.9, semiSupervised 0, ema null.
  */
 export type WganGpFamilyConfig = z.output<typeof wganGpSchema>;
 
@@ -115,11 +119,21 @@ export function gradientPenalty(critic: tfl.LayersModel, real: tf.Tensor4D, fake
   return tf.tidy(() => {
     const interpolates = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake));
     // The samples are independent (no batch norm), so the gradient of the sum is each sample's own.
-    const gradOf = tf.grad((x: tf.Tensor) => tf.sum(critic.apply(x, { training: true }) as tf.Tensor));
+    const gradOf = tf.grad((x: tf.Tensor) => tf.sum(criticScores(critic.apply(x, { training: true }) as tf.Tensor | tf.Tensor[])));
     const g = gradOf(interpolates);
     const norms = tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), NORM_EPSILON));
     return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
   });
+}
+
+/** The critic's scores [B, 1]: its only output, or the first beside the class head's logits. */
+function criticScores(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(out) ? out[0]! : out;
+}
+
+/** The class head's logits [B, K], or null without the head. */
+function classLogits(out: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+  return Array.isArray(out) ? out[1]! : null;
 }
 
 type Variant =
@@ -136,8 +150,12 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
   });
   const generator = makeGenerator(`${family}_generator`);
   const ema = config.ema === null ? null : createGeneratorEma(generator, makeGenerator(`${family}_generator_ema`), config.ema);
+  const semi = config.semiSupervised;
+  const semiClasses = semiSupervisedClassCount(config, family, dataset);
   const critic = buildDiscriminator({
-    imageShape, filters, seed, batchNorm: config.criticBatchNorm, leak: config.criticLeak, minibatch: null, name: `${family}_critic`,
+    imageShape, filters, seed, batchNorm: config.criticBatchNorm, leak: config.criticLeak, minibatch: null,
+    ...(semi ? { auxClasses: semiClasses } : {}),
+    name: `${family}_critic`,
   }).model;
   const optimizer = () =>
     variant.family === 'wgan'
@@ -156,7 +174,7 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
   // U(±1/√fan_in) initial weights, up to ±0.25) would replace the critic rather than step it.
   clipCritic();
 
-  function criticStep(real: tf.Tensor4D, rand: () => number): { loss: number; w: number; gp: number } {
+  function criticStep(real: tf.Tensor4D, realLabels: tf.Tensor2D | null, rand: () => number): { loss: number; w: number; gp: number } {
     const b = real.shape[0];
     const z = latentBatch(rand, b, latentDim);
     const fake = tf.tidy(() => generator.apply(z, { training: true }) as tf.Tensor4D);
@@ -166,11 +184,15 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
     try {
       const loss = cOptimizer.minimize(
         () => {
-          const estimate = tf.sub(tf.mean(critic.apply(real, { training: true }) as tf.Tensor), tf.mean(critic.apply(fake, { training: true }) as tf.Tensor));
+          const onReal = critic.apply(real, { training: true }) as tf.Tensor | tf.Tensor[];
+          const onFake = critic.apply(fake, { training: true }) as tf.Tensor | tf.Tensor[];
+          const estimate = tf.sub(tf.mean(criticScores(onReal)), tf.mean(criticScores(onFake)));
           w = tf.keep(estimate) as tf.Scalar;
-          if (gpWeight === null) return tf.neg(estimate) as tf.Scalar;
+          let loss = tf.neg(estimate) as tf.Scalar;
+          if (realLabels) loss = tf.add(loss, semiDiscriminatorLoss(classLogits(onReal)!, classLogits(onFake)!, realLabels, semi));
+          if (gpWeight === null) return loss;
           gp = tf.keep(gradientPenalty(critic, real, fake, eps!));
-          return tf.add(tf.neg(estimate), tf.mul(gpWeight, gp)) as tf.Scalar;
+          return tf.add(loss, tf.mul(gpWeight, gp)) as tf.Scalar;
         },
         true,
         cVars,
@@ -190,14 +212,16 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
     if (h !== imageShape[0] || wd !== imageShape[1] || c !== imageShape[2]) {
       throw new Error(`batch images are ${h}×${wd}×${c}, the model was built for ${imageShape.join('×')}`);
     }
+    if (semi && (!batch.labels || batch.labels.shape[0] !== b)) throw new Error(`${family}: the semi-supervised class head needs the batch's labels`);
     const rand = mulberry32(stepSeed);
     const real = toTanhRange(batch.images);
+    const realLabels = semi ? oneHotClasses(batch.labels!, semiClasses) : null;
     try {
       let loss = 0;
       let w = 0;
       let gp = 0;
       for (let i = 0; i < nCritic; i++) {
-        const step = criticStep(real, rand);
+        const step = criticStep(real, realLabels, rand);
         loss += step.loss / nCritic;
         w += step.w / nCritic;
         gp += step.gp / nCritic;
@@ -207,7 +231,11 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
       try {
         g = takeScalar(
           gOptimizer.minimize(
-            () => tf.neg(tf.mean(critic.apply(generator.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor)) as tf.Scalar,
+            () => {
+              const out = critic.apply(generator.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor | tf.Tensor[];
+              const adversarial = tf.neg(tf.mean(criticScores(out))) as tf.Scalar;
+              return semi ? tf.add(adversarial, semiGeneratorLoss(classLogits(out)!, semi)) : adversarial;
+            },
             true,
             gVars,
           )!,
@@ -219,6 +247,7 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
       return gpWeight === null ? { critic: loss, g, wasserstein: w } : { critic: loss, gp, g, wasserstein: w };
     } finally {
       real.dispose();
+      realLabels?.dispose();
     }
   }
 
@@ -256,7 +285,7 @@ export const wganFamily: FamilyDefinition<WganFamilyConfig> = {
   conditional: false,
   hasEncoder: false,
   lossNames: ['critic', 'g', 'wasserstein'],
-  parseConfig: (raw: unknown, dataset: DatasetShape) => parseGanConfig('wgan', wganSchema, raw, dataset),
+  parseConfig: (raw: unknown, dataset: DatasetShape) => withSemiSupervisedClasses(parseGanConfig('wgan', wganSchema, raw, dataset), 'wgan', dataset),
   create: (config: WganFamilyConfig, dataset: DatasetShape) => createWgan({ family: 'wgan', config }, dataset),
 };
 
@@ -265,6 +294,6 @@ export const wganGpFamily: FamilyDefinition<WganGpFamilyConfig> = {
   conditional: false,
   hasEncoder: false,
   lossNames: ['critic', 'gp', 'g', 'wasserstein'],
-  parseConfig: (raw: unknown, dataset: DatasetShape) => parseGanConfig('wgan-gp', wganGpSchema, raw, dataset),
+  parseConfig: (raw: unknown, dataset: DatasetShape) => withSemiSupervisedClasses(parseGanConfig('wgan-gp', wganGpSchema, raw, dataset), 'wgan-gp', dataset),
   create: (config: WganGpFamilyConfig, dataset: DatasetShape) => createWgan({ family: 'wgan-gp', config }, dataset),
 };

@@ -178,7 +178,7 @@ describe('parseConfig', () => {
     expect(dcganFamily.parseConfig({}, MNIST)).toEqual({
       latentDim: 64, filters: 64, seed: 0, generatorBatchNorm: true, generatorLeak: 0.3, upsampling: 'transposed',
       discriminatorBatchNorm: false, discriminatorLeak: 0.2, minibatchDiscrimination: null, labelSmoothing: 0, featureMatching: false,
-      lr: 2e-4, beta1: 0.5, beta2: 0.999, auxClassifier: 0, ema: null,
+      lr: 2e-4, beta1: 0.5, beta2: 0.999, auxClassifier: 0, semiSupervised: 0, semiSupervisedClasses: null, ema: null,
     });
     expect(wganFamily.parseConfig(undefined, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, clip: 0.01, lr: 5e-5, ema: null });
     expect(wganGpFamily.parseConfig({}, MNIST)).toMatchObject({ criticBatchNorm: false, nCritic: 5, gpWeight: 10, lr: 1e-4, beta1: 0, beta2: 0.9, ema: null });
