@@ -167,8 +167,12 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
   const cVars = trainableVariables(critic);
   const clip = variant.family === 'wgan' ? variant.config.clip : null;
   const gpWeight = variant.family === 'wgan-gp' ? variant.config.gpWeight : null;
+  // The Lipschitz bound is on the critic's scores: the class head (semiSupervised) is not on
+  // their path, so its weights are left unclipped (clipped to ±c, its logits could hardly leave 0).
+  const headVars = new Set(semi ? trainableVariables(critic).filter((_v, i) => critic.trainableWeights[i]!.originalName.startsWith('d_aux/')) : []);
+  const clipped = cVars.filter((v) => !headVars.has(v));
   const clipCritic = () => {
-    if (clip !== null) tf.tidy(() => cVars.forEach((v) => v.assign(tf.clipByValue(v, -clip, clip))));
+    if (clip !== null) tf.tidy(() => clipped.forEach((v) => v.assign(tf.clipByValue(v, -clip, clip))));
   };
   // The clipped critic starts inside its constraint set: otherwise the first clip (of PyTorch's
   // U(±1/√fan_in) initial weights, up to ±0.25) would replace the critic rather than step it.

@@ -103,6 +103,22 @@ describe('semi-supervised class head', () => {
     inst.dispose();
   });
 
+  it('wgan: weight clipping bounds every critic weight on the scores\' path and leaves the class head free', () => {
+    const config = wganFamily.parseConfig({ filters: 4, latentDim: 16, seed: 4, nCritic: 2, semiSupervised: 1 }, MNIST);
+    const inst = wganFamily.create(config, MNIST);
+    const critic = inst.networks['critic']!;
+    const batch = mnistBatch(8);
+    inst.trainStep(batch, 3);
+    const absMax = (w: { read(): tf.Tensor }) => tf.tidy(() => value(tf.max(tf.abs(w.read()))));
+    const head = critic.trainableWeights.filter((w) => w.originalName.startsWith('d_aux/'));
+    const trunk = critic.trainableWeights.filter((w) => !w.originalName.startsWith('d_aux/'));
+    expect(head.length).toBe(2); // kernel and bias
+    expect(Math.max(...trunk.map(absMax))).toBeLessThanOrEqual(config.clip + 1e-7);
+    expect(Math.max(...head.map(absMax))).toBeGreaterThan(config.clip * 2);
+    disposeBatch(batch);
+    inst.dispose();
+  });
+
   it('the gradient penalty of a critic with the head is that of its scores alone', () => {
     const inst = wganGpFamily.create(wganGpFamily.parseConfig({ filters: 4, latentDim: 16, seed: 6, semiSupervised: 1 }, MNIST), MNIST);
     const critic = inst.networks['critic']!;
