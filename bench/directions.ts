@@ -26,7 +26,9 @@
  * To score a candidate shapes model quickly: `--shapes-model <id>` (default vae-shapes32) picks the
  * generator of part 1, `--model-dir DIR` (default MODEL_DIR) the directory that model is loaded
  * from (e.g. a training's `--out`), and `--shapes-only` skips parts 2 and 3. The classifiers and
- * dcgan-mnist always come from MODEL_DIR, and the scoring is the same.
+ * dcgan-mnist always come from MODEL_DIR, and the scoring is the same. The shapes model may be a
+ * GAN: without an encoder there is no encoder read-back and no reconstructions (their fields are
+ * empty, and null).
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -100,9 +102,11 @@ async function timeMedian(f: () => Promise<unknown> | unknown, runs = 3): Promis
  * the encoded mean) of the probe's real images with each true factor: near the identity when the
  * heads read this VAE's images right, on the data.
  */
-function headsOnReconstructions(vae: { gen: DirectionGenerator }, scorer: AttributeScorer, probe: FactorProbe): Record<string, Record<string, number>> {
-  const [h, w, c] = vae.gen.imageShape;
-  const images = tf.tidy(() => vae.gen.decode(vae.gen.encodeMean!(tf.tensor4d(probe.images, [probe.count, h, w, c]))));
+function headsOnReconstructions(gen: DirectionGenerator, scorer: AttributeScorer, probe: FactorProbe): Record<string, Record<string, number>> | null {
+  const encode = gen.encodeMean;
+  if (!encode) return null; // a GAN: no reconstructions
+  const [h, w, c] = gen.imageShape;
+  const images = tf.tidy(() => gen.decode(encode(tf.tensor4d(probe.images, [probe.count, h, w, c]))));
   const scored = scorer.score(images);
   images.dispose();
   const names = ['scale', 'x', 'y', 'hue'];
@@ -121,9 +125,10 @@ async function main(): Promise<void> {
   say(`backend ${info.backend}; load average ${loadBefore.toFixed(2)}; ${SHAPES_MODEL} from ${SHAPES_DIR}, classifiers from ${MODEL_DIR}${SHAPES_ONLY ? ' (shapes only)' : ''}`);
 
   // ---- 1. Shapes --------------------------------------------------------------------------
-  const vae = await loadDirectionModel(SHAPES_DIR, SHAPES_MODEL);
-  if (vae.dataset !== 'shapes32') throw new Error(`${SHAPES_MODEL} is a model of ${vae.dataset ?? 'no data set'}, not shapes32`);
-  const shapesC = loadScorer('shapes32', MODEL_DIR, vae.gen);
+  const shapesModel = await loadDirectionModel(SHAPES_DIR, SHAPES_MODEL);
+  if (shapesModel.dataset !== 'shapes32') throw new Error(`${SHAPES_MODEL} is a model of ${shapesModel.dataset ?? 'no data set'}, not shapes32`);
+  const shapesGen = shapesModel.gen;
+  const shapesC = loadScorer('shapes32', MODEL_DIR, shapesGen);
   if (!shapesC) throw new Error(`classifier-shapes32 not found in ${MODEL_DIR}`);
   const probe = factorProbe('shapes32', shapesC.scorer)!;
   const dcgan = SHAPES_ONLY ? undefined : await loadDirectionModel(MODEL_DIR, 'dcgan-mnist');
@@ -139,11 +144,11 @@ async function main(): Promise<void> {
     const params = LinearBoundaryParamsSchema.parse({ attribute: f, samples });
     const start = performance.now();
     const startCpu = cpuMs();
-    const found = await linearBoundaryDirection(vae.gen, shapesC.scorer, params);
+    const found = await linearBoundaryDirection(shapesGen, shapesC.scorer, params);
     boundaryMs[`shapes-${f}`] = round(performance.now() - start, 0);
     boundaryCpuMs[`shapes-${f}`] = round(cpuMs() - startCpu, 0);
     boundaries[f] = found.vector;
-    const s = await scoreDirection(vae.gen, shapesC.scorer, found.vector, { ...scoring, target: f }, probe);
+    const s = await scoreDirection(shapesGen, shapesC.scorer, found.vector, { ...scoring, target: f }, probe);
     const heads = ownAndOthers(s.factorCorrelation, f);
     const enc = ownAndOthers(s.encoderCorrelation, f);
     shapes[f] = {
@@ -157,13 +162,13 @@ async function main(): Promise<void> {
   }
   // Why the heads' figures differ from the encoder's: the heads read the VAE's reconstructions of
   // real images (on the data) with little cross-talk; see docs/benchmarks.md.
-  const heads = headsOnReconstructions(vae, shapesC.scorer, probe);
+  const heads = headsOnReconstructions(shapesGen, shapesC.scorer, probe);
   say(`heads on reconstructions (rows: head, columns: true factor): ${JSON.stringify(heads)}`);
   const conditional: Record<string, Record<string, unknown>> = {};
   for (const f of FACTORS) {
     const d = orthogonalize(boundaries[f]!, FACTORS.filter((o) => o !== f).map((o) => boundaries[o]!));
     if (!d) continue;
-    const s: DirectionScores = await scoreDirection(vae.gen, shapesC.scorer, d, { ...scoring, target: f }, probe);
+    const s: DirectionScores = await scoreDirection(shapesGen, shapesC.scorer, d, { ...scoring, target: f }, probe);
     const heads = ownAndOthers(s.factorCorrelation, f);
     const enc = ownAndOthers(s.encoderCorrelation, f);
     conditional[f] = {
@@ -206,11 +211,11 @@ async function main(): Promise<void> {
     // ---- 3. Times ---------------------------------------------------------------------------
     const pcaMs = {
       'dcgan-mnist': await timeMedian(() => activationPcaDirections(dcgan.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
-      [SHAPES_MODEL]: await timeMedian(() => activationPcaDirections(vae.gen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
+      [SHAPES_MODEL]: await timeMedian(() => activationPcaDirections(shapesGen, { source: 'activations', components: 5, samples: 2000, seed: 1 })),
     };
     const sefaMs = {
       'dcgan-mnist': await timeMedian(() => sefaDirections(dcgan.gen, { components: 5 })),
-      [SHAPES_MODEL]: await timeMedian(() => sefaDirections(vae.gen, { components: 5 })),
+      [SHAPES_MODEL]: await timeMedian(() => sefaDirections(shapesGen, { components: 5 })),
     };
     const start7 = performance.now();
     const start7Cpu = cpuMs();
@@ -264,7 +269,7 @@ async function main(): Promise<void> {
     tensors_after_minus_before: tensorsAfter - tensorsBefore,
     wall_s: round((performance.now() - t0) / 1000, 0),
   });
-  vae.dispose();
+  shapesModel.dispose();
   dcgan?.dispose();
   shapesC.classifier.dispose();
   mnistC?.classifier.dispose();
