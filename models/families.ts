@@ -30,14 +30,15 @@ export function familyDefinition(name: string): FamilyDefinition<Record<string, 
 
 /**
  * The family instance a checkpoint folder describes, with its weights loaded (checked against
- * the card's hash and every shape); disposed again if they do not load.
+ * the card's hash and every shape); disposed again if they do not load. The card's config goes
+ * through the family's parseConfig.
  */
 export function loadCheckpointInstance(dir: string, card: ModelCard): FamilyInstance {
-  const instance: FamilyInstance = familyDefinition(card.family).create(card.config, {
-    name: card.dataset,
-    imageShape: card.imageShape,
-    ...(card.numClasses ? { numClasses: card.numClasses } : {}),
-  });
+  const family = familyDefinition(card.family);
+  const dataset = { name: card.dataset, imageShape: card.imageShape, ...(card.numClasses ? { numClasses: card.numClasses } : {}) };
+  // Through parseConfig: a config field added after the card was written takes its default
+  // (off), and a card's config is checked like any other before a network is built from it.
+  const instance: FamilyInstance = family.create(family.parseConfig(card.config, dataset), dataset);
   try {
     loadWeightsSync(dir, instance, card);
   } catch (err) {

@@ -26,6 +26,7 @@ import {
   type DirectionGenerator,
   type FactorProbe,
 } from '../../models/directions/index';
+import { STEER_CLASS_CONFIDENCE } from '../../models/directions/classifier-gradient';
 import { fitLogistic, logisticAccuracy } from '../../models/directions/logistic';
 import { circularLinearCorrelation, withinGroupCorrelation, withinGroupSlope } from '../../models/directions/stats';
 import { DirectionDiscoverRequestSchema } from '../../lib/protocol/directions';
@@ -189,12 +190,21 @@ describe('classifier gradient', () => {
     const before = await mnistValues(z, n, '7');
     const r = await noLeak(() => steerLatents(dcgan.gen, mnist, z, undefined, n, { attribute: '7', steps: 25, stepSize: 0.2 }));
     expect(Array.from(z)).toEqual(Array.from(seededNormal(11, n * 64))); // input untouched
+    let climbed = 0;
     for (let i = 0; i < n; i++) {
       const moved = norm(Array.from({ length: 64 }, (_, j) => r.z[i * 64 + j]! - z[i * 64 + j]!));
       expect(moved).toBeLessThanOrEqual(r.steps[i]! * 0.2 + 1e-4);
+      if (before[i]! >= STEER_CLASS_CONFIDENCE) {
+        // Already sure at the start: it stays where it is.
+        expect(r.steps[i]).toBe(0);
+        expect(r.value[i]).toBeCloseTo(before[i]!, 5);
+        continue;
+      }
+      climbed++;
       expect(r.value[i]).toBeGreaterThan(before[i]!);
       if (r.steps[i]! < 25) expect(r.value[i]).toBeGreaterThan(0.5);
     }
+    expect(climbed).toBeGreaterThanOrEqual(2);
     expect(r.reached.some((x) => x === 1)).toBe(true);
   });
 });

@@ -4,11 +4,16 @@
  * exactly the terms documented, that the gradient penalty sees the critic's scores only, and the
  * refusals.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latentBatch, oneHotClasses } from '../../models/common/blocks';
+import { saveCheckpoint, type ModelCard } from '../../models/common/checkpoint';
 import { classEntropies } from '../../models/common/class-head';
+import { loadCheckpointInstance } from '../../models/families';
 import { mulberry32 } from '../../models/common/random';
 import { cganFamily } from '../../models/cgan/index';
 import { dcganFamily } from '../../models/dcgan/index';
@@ -16,8 +21,13 @@ import { gradientPenalty, wganFamily, wganGpFamily } from '../../models/wgan/ind
 import { initEngine } from '../../server/inference/engine';
 import { MNIST, asAny, disposeBatch, expectStepLowersBothLosses, mnistBatch } from './gan-fixtures';
 
+let dir: string;
 beforeAll(async () => {
   await initEngine('wasm');
+  dir = await mkdtemp(path.join(tmpdir(), 'semi-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 const value = (t: tf.Tensor) => t.dataSync()[0]!;
@@ -154,5 +164,32 @@ describe('semi-supervised class head', () => {
     expect(() => dcganFamily.parseConfig({ semiSupervised: 1 }, folder)).toThrow(/semiSupervised.*no classes/);
     expect(() => wganGpFamily.parseConfig({ semiSupervised: 1 }, folder)).toThrow(/semiSupervised.*no classes/);
     expect(() => cganFamily.create(cganFamily.parseConfig({ filters: 2, semiSupervised: 1 }, MNIST), MNIST)).toThrow(/semiSupervised.*unconditional/);
+  });
+});
+
+describe('loading a saved GAN', () => {
+  it('a card written before the head existed loads with it off; a card with a bad or unknown config field is refused naming it', async () => {
+    const config = wganGpFamily.parseConfig({ filters: 2, latentDim: 8, seed: 1 }, MNIST);
+    const inst = wganGpFamily.create(config, MNIST);
+    const card: Omit<ModelCard, 'format' | 'networks' | 'weightsDtype' | 'weightsHash'> = {
+      id: 'old-card', name: 'old', family: 'wgan-gp', dataset: 'mnist', imageShape: [28, 28, 1], latentDim: 8, numClasses: null,
+      config, seed: 1, batchSize: 8, steps: 1, wallMs: 1, backend: 'wasm', command: 'test', losses: {}, metrics: {}, createdAt: new Date(0).toISOString(),
+    };
+    const ckpt = path.join(dir, 'old');
+    await saveCheckpoint(ckpt, inst, card, { roles: ['generator'] });
+    inst.dispose();
+    const cardPath = path.join(ckpt, 'card.json');
+    const written = JSON.parse(await readFile(cardPath, 'utf8')) as ModelCard & { config: Record<string, unknown> };
+    // As the shipped wgan-gp-mnist's card: written before semiSupervised and ema.
+    delete written.config['semiSupervised'];
+    delete written.config['semiSupervisedClasses'];
+    delete written.config['ema'];
+    await writeFile(cardPath, JSON.stringify(written));
+    const loaded = loadCheckpointInstance(ckpt, written);
+    expect(Object.keys(loaded.networks).sort()).toEqual(['critic', 'generator']);
+    expect(loaded.networks['critic']!.outputs).toHaveLength(1);
+    loaded.dispose();
+    expect(() => loadCheckpointInstance(ckpt, { ...written, config: { ...written.config, filters: -3 } })).toThrow(/filters/);
+    expect(() => loadCheckpointInstance(ckpt, { ...written, config: { ...written.config, layers: 900 } })).toThrow(/layers/);
   });
 });
