@@ -169,7 +169,7 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
   const gpWeight = variant.family === 'wgan-gp' ? variant.config.gpWeight : null;
   // The Lipschitz bound is on the critic's scores: the class head (semiSupervised) is not on
   // their path, so its weights are left unclipped (clipped to ±c, its logits could hardly leave 0).
-  const headVars = new Set(semi ? trainableVariables(critic).filter((_v, i) => critic.trainableWeights[i]!.originalName.startsWith('d_aux/')) : []);
+  const headVars = new Set(semi ? critic.getLayer('d_aux').trainableWeights.map((w) => w.read()) : []);
   const clipped = cVars.filter((v) => !headVars.has(v));
   const clipCritic = () => {
     if (clip !== null) tf.tidy(() => clipped.forEach((v) => v.assign(tf.clipByValue(v, -clip, clip))));
