@@ -314,6 +314,14 @@ export function buildDiscriminator(opts: DiscriminatorOptions): Discriminator {
   };
 }
 
+/**
+ * A discriminator's (critic's) outputs split by meaning: its real/fake logits or scores [B, 1],
+ * and, where it has the class head (`auxClasses`), the class logits [B, K]; null without the head.
+ */
+export function splitDiscriminatorOutput(out: tf.Tensor | tf.Tensor[]): { logit: tf.Tensor; classes: tf.Tensor | null } {
+  return Array.isArray(out) ? { logit: out[0]!, classes: out[1]! } : { logit: out, classes: null };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Losses and step helpers
 

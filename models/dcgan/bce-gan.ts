@@ -52,6 +52,7 @@ import {
   leakField,
   minibatchField,
   oneHotClasses,
+  splitDiscriminatorOutput,
   takeScalar,
   toTanhRange,
   trainableVariables,
@@ -139,10 +140,8 @@ export function createBceGan(family: FamilyName, config: BceGanConfig, dataset: 
   });
   const discriminator = d.model;
   /** D's real/fake logits and, with the auxiliary classifier, its class logits. */
-  const judge = (images: tf.Tensor4D): { logit: tf.Tensor; classes: tf.Tensor | null } => {
-    const out = discriminator.apply(images, { training: true }) as tf.Tensor | tf.Tensor[];
-    return Array.isArray(out) ? { logit: out[0]!, classes: out[1]! } : { logit: out, classes: null };
-  };
+  const judge = (images: tf.Tensor4D): { logit: tf.Tensor; classes: tf.Tensor | null } =>
+    splitDiscriminatorOutput(discriminator.apply(images, { training: true }) as tf.Tensor | tf.Tensor[]);
   const classLoss = (logits: tf.Tensor | null, oneHot: tf.Tensor2D | null): tf.Scalar | null =>
     logits && oneHot ? (tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), aux) as tf.Scalar) : null;
   const plus = (a: tf.Scalar, b: tf.Scalar | null): tf.Scalar => (b ? tf.add(a, b) : a);

@@ -48,6 +48,7 @@ import {
   oneHotClasses,
   leakField,
   parseGanConfig,
+  splitDiscriminatorOutput,
   takeScalar,
   toTanhRange,
   trainableVariables,
@@ -119,21 +120,11 @@ export function gradientPenalty(critic: tfl.LayersModel, real: tf.Tensor4D, fake
   return tf.tidy(() => {
     const interpolates = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake));
     // The samples are independent (no batch norm), so the gradient of the sum is each sample's own.
-    const gradOf = tf.grad((x: tf.Tensor) => tf.sum(criticScores(critic.apply(x, { training: true }) as tf.Tensor | tf.Tensor[])));
+    const gradOf = tf.grad((x: tf.Tensor) => tf.sum(splitDiscriminatorOutput(critic.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]).logit));
     const g = gradOf(interpolates);
     const norms = tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), NORM_EPSILON));
     return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
   });
-}
-
-/** The critic's scores [B, 1]: its only output, or the first beside the class head's logits. */
-function criticScores(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(out) ? out[0]! : out;
-}
-
-/** The class head's logits [B, K], or null without the head. */
-function classLogits(out: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
-  return Array.isArray(out) ? out[1]! : null;
 }
 
 type Variant =
@@ -188,12 +179,12 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
     try {
       const loss = cOptimizer.minimize(
         () => {
-          const onReal = critic.apply(real, { training: true }) as tf.Tensor | tf.Tensor[];
-          const onFake = critic.apply(fake, { training: true }) as tf.Tensor | tf.Tensor[];
-          const estimate = tf.sub(tf.mean(criticScores(onReal)), tf.mean(criticScores(onFake)));
+          const onReal = splitDiscriminatorOutput(critic.apply(real, { training: true }) as tf.Tensor | tf.Tensor[]);
+          const onFake = splitDiscriminatorOutput(critic.apply(fake, { training: true }) as tf.Tensor | tf.Tensor[]);
+          const estimate = tf.sub(tf.mean(onReal.logit), tf.mean(onFake.logit));
           w = tf.keep(estimate) as tf.Scalar;
           let loss = tf.neg(estimate) as tf.Scalar;
-          if (realLabels) loss = tf.add(loss, semiDiscriminatorLoss(classLogits(onReal)!, classLogits(onFake)!, realLabels, semi));
+          if (realLabels) loss = tf.add(loss, semiDiscriminatorLoss(onReal.classes!, onFake.classes!, realLabels, semi));
           if (gpWeight === null) return loss;
           gp = tf.keep(gradientPenalty(critic, real, fake, eps!));
           return tf.add(loss, tf.mul(gpWeight, gp)) as tf.Scalar;
@@ -236,9 +227,9 @@ function createWgan(variant: Variant, dataset: DatasetInfo): FamilyInstance {
         g = takeScalar(
           gOptimizer.minimize(
             () => {
-              const out = critic.apply(generator.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor | tf.Tensor[];
-              const adversarial = tf.neg(tf.mean(criticScores(out))) as tf.Scalar;
-              return semi ? tf.add(adversarial, semiGeneratorLoss(classLogits(out)!, semi)) : adversarial;
+              const out = splitDiscriminatorOutput(critic.apply(generator.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor | tf.Tensor[]);
+              const adversarial = tf.neg(tf.mean(out.logit)) as tf.Scalar;
+              return semi ? tf.add(adversarial, semiGeneratorLoss(out.classes!, semi)) : adversarial;
             },
             true,
             gVars,
